@@ -1,0 +1,74 @@
+"""Opening the store on both backends, and the clear errors for damaged or foreign databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from store.db import StoreError, current_revision, head_revision, open_store
+from store.models import User
+
+
+def test_open_migrates_to_head(store) -> None:
+    assert current_revision(store.engine) == head_revision()
+
+
+def test_datetimes_come_back_aware_utc(store) -> None:
+    now = dt.datetime(2026, 11, 28, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with store.session() as s:
+        s.add(User(username="u1", display_name="", role="operator", password_hash="x", created_at=now))
+    with store.read() as s:
+        got = s.scalars(select(User.created_at)).one()
+    assert got == now and got.tzinfo is not None
+
+
+def test_sqlite_pragmas(sqlite_store) -> None:
+    with sqlite_store.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_corrupt_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    f = tmp_path / "bad.sqlite3"
+    f.write_bytes(b"this is not a database" * 100)
+    before = f.read_bytes()
+    with pytest.raises(StoreError, match="not a valid SQLite database"):
+        open_store(f"sqlite:///{f}")
+    assert f.read_bytes() == before
+
+
+def test_newer_schema_is_refused(sqlite_url: str) -> None:
+    s = open_store(sqlite_url)
+    with s.engine.begin() as c:
+        c.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    s.close()
+    with pytest.raises(StoreError, match="newer than this program"):
+        open_store(sqlite_url)
+
+
+def test_read_only_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ro.sqlite3'}"
+    open_store(url).close()
+    (tmp_path / "ro.sqlite3").chmod(0o444)
+    tmp_path.chmod(0o555)
+    try:
+        import os
+
+        if os.geteuid() == 0:
+            pytest.skip("root ignores file permissions")
+        with pytest.raises(StoreError, match="read-only"):
+            s = open_store(url)
+            with s.session() as ses:
+                ses.add(User(username="x", display_name="", role="operator", password_hash="x",
+                             created_at=dt.datetime.now(dt.UTC)))
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(f"sqlite:///{tmp_path / 'nope' / 'x.sqlite3'}")
