@@ -50,12 +50,19 @@ def resolve_url(url: str | None) -> str:
     return f"sqlite:///{path}"
 
 
-def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+def _sqlite_connect_hook(busy_timeout_ms: int):  # type: ignore[no-untyped-def]
+    def on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        _sqlite_on_connect(dbapi_conn, busy_timeout_ms)
+
+    return on_connect
+
+
+def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
     # Let SQLAlchemy, not pysqlite, control transactions (BEGIN IMMEDIATE below), so writers queue
     # on the busy timeout instead of failing with "database is locked" on lock upgrade.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     cur.execute("PRAGMA foreign_keys = ON")
     # a read-only file cannot switch journal mode; reads still work
     with contextlib.suppress(sqlite3.OperationalError):
@@ -68,18 +75,25 @@ def _sqlite_on_begin(conn) -> None:  # type: ignore[no-untyped-def]
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
 
 
-def make_engine(url: str | None, *, echo: bool = False) -> Engine:
-    """Create an engine for ``url`` (or the default SQLite file) with our connection settings."""
+def make_engine(
+    url: str | None, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> Engine:
+    """Create an engine for ``url`` (or the default SQLite file) with our connection settings.
+
+    ``busy_timeout_ms``: how long a SQLite writer waits for another process's lock before failing.
+    """
     real = resolve_url(url)
     parsed = make_url(real)
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
+        if db and db.startswith("file:"):  # SQLite URI filename (?mode=ro&uri=true)
+            db = db[len("file:"):].split("?", 1)[0]
         if db and db != ":memory:":
             parent = Path(db).expanduser().resolve().parent
             if not parent.exists():
                 raise StoreError(f"store: the folder of the SQLite file does not exist: {parent}")
-        engine = create_engine(real, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_on_connect)
+        engine = create_engine(real, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
+        event.listen(engine, "connect", _sqlite_connect_hook(busy_timeout_ms))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -184,9 +198,15 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str | None, *, migrate: bool = True, echo: bool = False) -> Store:
+def open_store(
+    url: str | None,
+    *,
+    migrate: bool = True,
+    echo: bool = False,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+) -> Store:
     """Open (and by default migrate) the store at ``url`` or the default SQLite file."""
-    engine = make_engine(url, echo=echo)
+    engine = make_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms)
     try:
         if migrate:
             upgrade(engine)

@@ -50,23 +50,23 @@ def test_newer_schema_is_refused(sqlite_url: str) -> None:
         open_store(sqlite_url)
 
 
-def test_read_only_file(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'ro.sqlite3'}"
-    open_store(url).close()
-    (tmp_path / "ro.sqlite3").chmod(0o444)
-    tmp_path.chmod(0o555)
-    try:
-        import os
-
-        if os.geteuid() == 0:
-            pytest.skip("root ignores file permissions")
-        with pytest.raises(StoreError, match="read-only"):
-            s = open_store(url)
-            with s.session() as ses:
-                ses.add(User(username="x", display_name="", role="operator", password_hash="x",
-                             created_at=dt.datetime.now(dt.UTC)))
-    finally:
-        tmp_path.chmod(0o755)
+def test_read_only_database_refuses_writes_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "ro.sqlite3"
+    s = open_store(f"sqlite:///{path}")
+    with s.session() as ses:
+        ses.add(User(username="kept", display_name="", role="operator", password_hash="x",
+                     created_at=dt.datetime.now(dt.UTC)))
+    s.close()
+    # root ignores file modes, so open the file read-only through SQLite's URI instead
+    ro = open_store(f"sqlite:///file:{path}?mode=ro&uri=true", migrate=False)
+    with pytest.raises(StoreError, match="read-only"), ro.session() as ses:
+        ses.add(User(username="new", display_name="", role="operator", password_hash="x",
+                     created_at=dt.datetime.now(dt.UTC)))
+    ro.close()
+    again = open_store(f"sqlite:///{path}")
+    with again.read() as ses:
+        assert ses.scalars(select(User.username)).all() == ["kept"]
+    again.close()
 
 
 def test_missing_folder(tmp_path: Path) -> None:
