@@ -130,9 +130,10 @@ def _explain(exc: BaseException, url: str) -> StoreError:
         return StoreError(f"store: {where} is not a valid SQLite database (corrupt?); restore a backup")
     if "unable to open" in text:
         return StoreError(f"store: cannot open {where}; check the path and permissions")
+    detail = " ".join(str(getattr(exc, "orig", exc)).split())  # drivers add multi-line hints
     if "connection" in text or "could not connect" in text:
-        return StoreError(f"store: cannot connect to {where}: {str(getattr(exc, 'orig', exc)).strip()}")
-    return StoreError(f"store: {where}: {str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}")
+        return StoreError(f"store: cannot connect to {where}: {detail}")
+    return StoreError(f"store: {where}: {detail}")
 
 
 def upgrade(engine: Engine) -> str:

@@ -1,0 +1,8 @@
+"""The phone line of the hotline desk (imports nothing of ours, never Textual).
+
+- ``telephony.line.Line``: the one interface: typed events out (``telephony.events``), commands in.
+- ``telephony.sip.SipLine``: a real line on pyVoIP 1.6.8, run in a worker process, with each pyVoIP
+  defect worked around inside it (``telephony.sip.FIXES``), each proven by a rig test.
+- ``telephony.sim.SimLine``: scripted calls for the demo and the training line.
+- ``telephony.audio``: 8 kHz 16-bit PCM frames, G.711, WAV player and recorder, a tone detector.
+"""

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"console", "telephony", "taxonomy", "store"}
+OURS = {"console", "telephony", "taxonomy", "store", "citybackend"}
 ALLOWED = {
     "telephony": set(),
     "taxonomy": set(),
     "store": {"taxonomy"},
-    "console": {"telephony", "taxonomy", "store"},
+    "console": {"telephony", "taxonomy", "store", "citybackend"},
+    # the reference city backend stands apart from the store: its own tables, only the taxonomy's data
+    "citybackend": {"taxonomy"},
 }
 
 
@@ -33,6 +35,8 @@ def _imported_roots(path: Path) -> set[str]:
 @pytest.mark.parametrize("package", sorted(ALLOWED))
 def test_imports_follow_the_design(package: str) -> None:
     bad = []
+    if not (ROOT / package).is_dir():
+        pytest.skip(f"{package}/ does not exist yet")
     for path in sorted((ROOT / package).rglob("*.py")):
         roots = _imported_roots(path)
         forbidden = (roots & OURS) - ALLOWED[package] - {package}

@@ -1,0 +1,188 @@
+"""The ``hotline`` command line: one argparse parser, subcommands discovered in console/commands/.
+
+Every error a person can cause ends as ONE line on stderr and a non-zero exit code, never a
+traceback: 2 for a bad configuration or usage, 1 for a refused operation (store, users, tickets ...),
+70 for a bug (its traceback goes to the log file only), 130 for Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import structlog
+
+from console import commands
+from console.config import Config, ConfigError, load_config
+from console.logs import Redactor, configure_logging
+
+if TYPE_CHECKING:
+    from store.db import Store
+
+log = structlog.get_logger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    """A refused command, explained in one line (exit code 1 unless given)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class CommandContext:
+    """What a handler needs, loaded on first use: the configuration and the opened store."""
+
+    config_path: str | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    _store: Store | None = field(default=None, init=False, repr=False)
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_path, env=self.env)
+
+    @property
+    def store(self) -> Store:
+        """The store of ``[store] url``, opened and migrated to the newest schema on first use."""
+        if self._store is None:
+            self._store = open_configured_store(self.config)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def open_configured_store(config: Config, *, migrate: bool = True) -> Store:
+    """Open the store of ``[store] url`` (migrated to the newest schema unless ``migrate=False``)."""
+    from store.db import open_store
+
+    return open_store(config.store.url or None, migrate=migrate, busy_timeout_ms=config.store.busy_timeout_ms)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage mistakes reported in one line like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("hotline-console")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, list[commands.SkippedModule]]:
+    parser = _Parser(
+        prog="hotline",
+        description="Desk software of the 12345/8890 citizen-service hotline.",
+        epilog="Configuration: --config FILE, else $HOTLINE_CONFIG, else the user config file; "
+        "HOTLINE_<SECTION>__<KEY> overrides one key.",
+    )
+    parser.add_argument("--config", dest="config_path", metavar="FILE", help="the config.toml to use")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log lines on stderr (-vv: debug)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    skipped = commands.register_all(subparsers)
+    return parser, skipped
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, skipped = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    # a subcommand may define its own --config (dest "config"); it wins over the global one
+    ctx = CommandContext(config_path=getattr(args, "config", None) or args.config_path)
+    try:
+        return _run(handler, args, argv, ctx, skipped)
+    finally:
+        ctx.close()
+
+
+def _run(
+    handler: Any, args: argparse.Namespace, argv: list[str], ctx: CommandContext, skipped: list[Any]
+) -> int:
+    from store.db import StoreError
+
+    try:
+        config = ctx.config
+    except ConfigError as exc:
+        _fail(str(exc))
+        return EXIT_USAGE
+    _start_logging(config, args.verbose)
+    for module in skipped:
+        log.warning("command module skipped", module=module.name, error=module.error)
+    log.info("command", command=args.command, argv=argv)
+    try:
+        code = handler(args, ctx)
+        return EXIT_OK if code is None else int(code)
+    except (ConfigError, CommandError, StoreError, *_person_errors()) as exc:
+        log.info("command refused", command=args.command, error=str(exc))
+        _fail(str(exc), config.secrets())
+        return getattr(exc, "exit_code", EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILED)
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into head): not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except Exception as exc:
+        log.exception("command crashed", command=args.command, file_only=True)
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        _fail(f"internal error: {type(exc).__name__}: {first_line} (details in {config.logging.resolved_file})",
+              config.secrets())
+        return EXIT_INTERNAL
+
+
+def _person_errors() -> tuple[type[Exception], ...]:
+    """Domain errors of the store that a person can cause (each carries a one-line message)."""
+    found: list[type[Exception]] = []
+    for module, name in (("store.users", "UserError"), ("store.lifecycle", "LifecycleError"),
+                         ("store.tickets", "TicketError"), ("store.backup", "BackupError"),
+                         ("store.callers", "PhoneError")):
+        try:
+            found.append(getattr(__import__(module, fromlist=[name]), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+def _start_logging(config: Config, verbose: int) -> None:
+    try:
+        configure_logging(config.logging, cli=True, secrets=config.secrets(), verbosity=verbose)
+    except OSError as exc:
+        # an unwritable log folder must not stop operations: log to stderr only, say so once
+        configure_logging(config.logging, cli=True, secrets=config.secrets(), verbosity=verbose, to_file=False)
+        _fail(f"warning: cannot write the log file {config.logging.resolved_file}: {exc.strerror}")
+
+
+def _fail(message: str, secrets: Sequence[str] = ()) -> None:
+    # one line, whatever the message: a driver's multi-line hint is folded in, not dropped; and the
+    # same redaction as the logs (an exception's text may quote a secret or a citizen's number)
+    one_line = Redactor(secrets).text(" ".join(message.split()))
+    print(f"hotline: {one_line}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""``hotline agent``: the SIP line without a UI, for operations checks, the rig and load tests.
+
+Registers the configured ``[sip]`` line and prints one JSON object per line on stdout for every
+event (``event``, ``t`` = seconds since start, ``call_id`` for calls, ...). It can answer and hang up
+by itself after fixed delays, play a WAV file to callers and record both directions of each call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import queue
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from console.cli import CommandContext
+    from telephony.events import Event
+    from telephony.sip import SipConfig
+
+# Writing each call and its events to the store "exactly as the console does" needs the store's
+# call-recording service (not written yet). It will plug in here: a callable taking every event.
+EventSink = Callable[["Event"], None]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "agent", help="headless SIP line: register, answer, print one JSON event per line"
+    )
+    p.add_argument("--config", metavar="FILE", help="the config.toml to use (its [sip] section)")
+    p.add_argument(
+        "--answer-after", type=_seconds, metavar="S", help="answer each offered call after S seconds"
+    )
+    p.add_argument("--hangup-after", type=_seconds, metavar="S", help="hang up S seconds after answering")
+    p.add_argument("--play", metavar="FILE.wav", help="play this WAV file to each answered caller")
+    p.add_argument(
+        "--record", metavar="DIR", help="record both directions of each call to DIR/<call_id>-rx|tx.wav"
+    )
+    p.add_argument("--max-calls", type=int, metavar="N", help="exit after N calls have ended")
+    p.add_argument("--duration", type=_seconds, metavar="S", help="exit after S seconds")
+    p.set_defaults(handler=run_agent)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
+    return value
+
+
+def line_config(sip: Any, args: argparse.Namespace) -> SipConfig:
+    """The telephony SipConfig from the console's ``[sip]`` section and the agent's options."""
+    from telephony.sip import SipConfig
+
+    if not sip.username:
+        from console.cli import CommandError
+
+        raise CommandError("agent: [sip] username is not set (config.toml or HOTLINE_SIP__USERNAME)", 2)
+    return SipConfig(
+        server=sip.server,
+        port=sip.port,
+        username=sip.username,
+        password=sip.password.get_secret_value(),
+        auth_username=sip.auth_username,
+        domain=sip.domain,
+        bind_ip=sip.bind_ip,
+        sip_port=sip.sip_port,
+        rtp_port_min=sip.rtp_port_min,
+        rtp_port_max=sip.rtp_port_max,
+        expires=sip.expires,
+        record_dir=args.record,
+        play_wav=args.play,
+        disabled_fixes=frozenset() if sip.registrar_only_inbound else frozenset({"ghost"}),
+    )
+
+
+def run_agent(args: argparse.Namespace, ctx: CommandContext, sink: EventSink | None = None) -> int:
+    from telephony.events import CallAnswered, CallEnded, CallOffered, Registered, monotonic_clock
+    from telephony.line import LineCommandError
+    from telephony.sip import SipLine
+
+    cfg = line_config(ctx.config.sip, args)
+    clock = monotonic_clock()
+    events: queue.Queue[Event] = queue.Queue()
+    line = SipLine(cfg, clock=clock)
+    timers: list[tuple[float, Callable[[], None]]] = []  # (due on clock, action), run by this thread
+    ended = 0
+    registered = False
+    line.start(events.put)
+    try:
+        while True:
+            now = clock()
+            if args.duration is not None and now >= args.duration:
+                break
+            for due, action in [t for t in timers if t[0] <= now]:
+                timers.remove((due, action))
+                with contextlib.suppress(LineCommandError):  # the call ended meanwhile
+                    action()
+            try:
+                ev = events.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            _print_event(ev)
+            if sink is not None:
+                sink(ev)
+            if isinstance(ev, Registered):
+                registered = True
+            elif isinstance(ev, CallOffered) and args.answer_after is not None:
+                timers.append((ev.t + args.answer_after, lambda c=ev.call_id: line.answer(c)))
+            elif isinstance(ev, CallAnswered) and args.hangup_after is not None:
+                timers.append((ev.t + args.hangup_after, lambda c=ev.call_id: line.hangup(c)))
+            elif isinstance(ev, CallEnded):
+                ended += 1
+                if args.max_calls is not None and ended >= args.max_calls:
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        line.stop()
+        while not events.empty():  # what arrived while stopping (calls hung up, ...)
+            _print_event(events.get_nowait())
+    return 0 if registered else 1
+
+
+def _print_event(ev: Event) -> None:
+    data = ev.to_dict()
+    data["t"] = round(data["t"], 4)
+    sys.stdout.write(json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

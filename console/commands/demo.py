@@ -1,0 +1,117 @@
+"""``hotline demo``: everything on this machine with nothing configured.
+
+Until the operator console lands (issue 5) the demo is a guided tour on the command line: it makes a
+SQLite store in a demo folder, writes a realistic history, prints the centre's KPIs, classifies a few
+things callers say with the built-in taxonomy, and lets the simulated line ring a few calls that a
+scripted operator answers (or that hang up while ringing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from console.cli import CommandContext
+
+DEMO_QUERIES = ("楼上漏水", "暖气不热乎", "nqbr", "dt困人", "包工头欠工资不给", "楼道里有煤气味")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = subparsers.add_parser("demo", help="run the demo: a seeded store, KPIs, search and a simulated line")
+    demo.add_argument("--data-dir", type=Path, help="where the demo store goes (default: a new temporary folder)")
+    demo.add_argument("--tickets", type=int, default=3000, metavar="N", help="history to seed (default 3000)")
+    demo.add_argument("--calls", type=int, default=4, metavar="N", help="simulated calls to ring (default 4)")
+    demo.set_defaults(handler=run_demo)
+
+
+def run_demo(args: argparse.Namespace, ctx: CommandContext) -> int:
+    from console.commands import format_table
+    from console.commands.kpi import CALL_COLUMNS, CASE_COLUMNS, _row
+    from console.commands.seed import _taxonomy_leaves
+    from store.db import open_store
+    from store.kpi import compute_kpis
+    from store.seed import seed
+    from taxonomy.model import load_taxonomy
+    from taxonomy.search import Searcher
+
+    config = ctx.config
+    folder = args.data_dir or Path(tempfile.mkdtemp(prefix="hotline-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{folder / 'demo.sqlite3'}"
+    print(f"== demo store: {url}")
+    store = open_store(url)
+    try:
+        taxonomy = load_taxonomy(config.taxonomy.path)
+        leaves = _taxonomy_leaves(config)
+        report = seed(store, tickets=args.tickets, days=30, seed=7, policy=config.deadlines,
+                      prefix=config.store.ticket_prefix, leaves=leaves)
+        print(f"   seeded {report.tickets} tickets, {report.calls} calls, {report.callers} callers "
+              f"in {report.seconds:.1f} s")
+
+        print("\n== KPIs of the last 30 days (hotline kpi)")
+        with store.read() as session:
+            data = compute_kpis(session, None, None, None,
+                                accept_within_hours=config.deadlines.accept_within_hours).as_json()
+        print(format_table([_row(data["total"], "(all)")],
+                           ["group", "received", "closed", *CASE_COLUMNS, "offered", *CALL_COLUMNS]))
+
+        print("\n== classifying what callers say (hotline taxonomy search)")
+        searcher = Searcher(taxonomy)
+        for query in DEMO_QUERIES:
+            top = searcher.search(query, limit=1)
+            shown = " › ".join(top[0].path) + f"  (匹配：{top[0].matched})" if top else "—"
+            print(f"   {query:<12} → {shown}")
+
+        print("\n== the simulated line (hotline agent on a SimLine)")
+        _ring_simulated_calls(args.calls)
+    finally:
+        store.close()
+    print(f"\nThe demo store stays in {folder}; try: HOTLINE_STORE__URL={url} hotline tickets list")
+    return 0
+
+
+def _ring_simulated_calls(count: int) -> None:
+    """Ring ``count`` scripted calls; every third caller gives up while it still rings."""
+    from store.callers import mask_phone
+    from telephony.events import CallOffered, Event
+    from telephony.line import LineCommandError
+    from telephony.sim import ScriptedCall, SimLine
+
+    script = [
+        ScriptedCall(caller=f"1390412{1000 + i * 37:04d}", ring_at=0.3 + i * 0.8,
+                     hangup_after=0.4 if i % 3 == 2 else 1.5)
+        for i in range(max(0, count))
+    ]
+    line = SimLine(script)
+    all_ended = threading.Event()
+    ended = 0
+    lock = threading.Lock()
+
+    def answer_soon(call_id: str) -> None:
+        time.sleep(0.6)  # the operator reads the history pop, then answers
+        with contextlib.suppress(LineCommandError):  # the caller may have hung up meanwhile
+            line.answer(call_id)
+
+    def on_event(event: Event) -> None:
+        nonlocal ended
+        data = {**event.to_dict(), "t": round(event.t, 3)}
+        if isinstance(data.get("caller"), str):
+            data["caller"] = mask_phone(data["caller"])
+        with lock:
+            print("   " + json.dumps(data, ensure_ascii=False), flush=True)
+            ended += data["event"] == "call_ended"
+            if ended >= len(script):
+                all_ended.set()
+        if isinstance(event, CallOffered):
+            threading.Thread(target=answer_soon, args=(event.call_id,), daemon=True).start()
+
+    line.start(on_event)
+    all_ended.wait(timeout=3 + 1.5 * len(script))
+    line.stop()

@@ -1,0 +1,382 @@
+"""pyVoIP's VoIPPhone and VoIPCall, patched for the hotline (SIP worker only).
+
+Each override names the pyVoIP 1.6.8 defect it works around (config.FIXES); with a fix switched
+off the plain pyVoIP behaviour is kept so the rig tests can show the defect.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pyVoIP.VoIP  # noqa: F401  # first: importing pyVoIP.SIP alone is a circular-import error
+import structlog
+from pyVoIP import RTP, SIP
+from pyVoIP.VoIP import CallState, InvalidStateError, PhoneStatus, VoIPCall, VoIPPhone
+
+from telephony import audio
+from telephony.sip import dialog, message, sdp
+from telephony.sip.client import HotlineSIPClient
+from telephony.sip.config import SipConfig
+from telephony.sip.rtp import HotlineRTPClient
+
+if TYPE_CHECKING:
+    from telephony.sip.calls import CallManager
+
+log = structlog.get_logger(__name__)
+
+REASONS = {
+    403: "Forbidden",
+    404: "Not Found",
+    480: "Temporarily Unavailable",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    503: "Service Unavailable",
+    603: "Decline",
+}
+
+
+def raw_of(request: SIP.SIPMessage) -> message.SipMessage:
+    """Our strict parse of a request handed to pyVoIP (attached by the client, or re-read)."""
+    raw = getattr(request, "hotline", None)
+    return raw if raw is not None else message.parse(request.raw)
+
+
+class HotlineCall(VoIPCall):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.our_id = uuid.uuid4().hex
+        self.lock = threading.RLock()
+        self.ended = threading.Event()
+        self.end_reason: str | None = None
+        self.end_detail = ""
+        self.muted = False
+        self.held_by_remote = False
+        self.held_locally = False
+        self.player: audio.AudioSource | None = None
+        self.bye_pending = False
+        self.ack: bytes | None = None  # our ACK of an outbound call's 2xx, re-sent on 2xx retransmits
+        self.bye_done = threading.Event()
+        self.ringing_since = time.monotonic()
+        super().__init__(*args, **kwargs)
+        self.cfg: SipConfig = self.phone.cfg
+        self.sdp_version = int(self.session_id) + 2  # what pyVoIP put in the o= line of its 200 OK
+        self.raw_invite = raw_of(self.request)
+        self.source = self.raw_invite.source or self.sip.server_addr
+        self.outbound = self.state == CallState.DIALING
+        # incoming: the INVITE made the dialog; outbound: set by the 2xx (telephony.sip.outbound)
+        self.dialog = dialog.uas_dialog(self.raw_invite, self.sip.tagLibrary.get(self.call_id, ""))
+
+    # -- media -----------------------------------------------------------------------------------
+    def create_rtp_clients(
+        self,
+        codecs: dict[int, RTP.PayloadType],
+        ip: str,
+        port: int,
+        request: SIP.SIPMessage,
+        baseport: int,
+    ) -> None:
+        self.assignedPorts[port] = codecs  # pyVoIP forgets the port of incoming calls: never freed
+        for ii in range(len(request.body["c"])):
+            self.RTPClients.append(
+                HotlineRTPClient(
+                    codecs,
+                    ip,
+                    port,
+                    request.body["c"][ii]["address"],
+                    baseport + ii,
+                    self.sendmode,
+                    on_dtmf=self.dtmf_callback,
+                    next_frame=self.next_tx_frame,
+                    fix=self.phone.cfg.fix,
+                )
+            )
+
+    def dtmf_callback(self, code: str) -> None:
+        self.phone.manager.emit({"event": "dtmf", "call_id": self.our_id, "digit": code})
+
+    def next_tx_frame(self) -> bytes:
+        if self.muted or self.held_by_remote or self.held_locally or self.player is None:
+            return audio.SILENCE
+        return self.player.next_frame() or audio.SILENCE
+
+    @property
+    def codec(self) -> str:
+        return str(self.RTPClients[0].preference) if self.RTPClients else ""
+
+    # -- state changes ---------------------------------------------------------------------------
+    def _end(self, reason: str, detail: str = "") -> None:
+        self.state = CallState.ENDED
+        if self.end_reason is None:
+            self.end_reason, self.end_detail = reason, detail
+        for c in self.RTPClients:
+            c.stop()
+        self.ended.set()
+
+    def answer(self) -> None:
+        with self.lock:
+            if self.state != CallState.RINGING:
+                raise InvalidStateError(f"call is {self.state.value}, not ringing")
+            super().answer()
+
+    def reject(self, code: int = 486) -> None:
+        if not 400 <= code < 700:
+            raise ValueError(f"a rejection is a 4xx-6xx final answer, not {code}")
+        with self.lock:
+            if self.state != CallState.RINGING:
+                raise InvalidStateError(f"call is {self.state.value}, not ringing")
+            tag = self.sip.tagLibrary.get(self.call_id) or self.sip.gen_tag()
+            extra = [("Contact", f"<{self.sip.contact_uri}>")]
+            resp = message.build_response(
+                self.raw_invite, code, REASONS.get(code, "Rejected"), to_tag=tag, extra=extra
+            )
+            self.sip.send(resp, self.source)
+            self._end("rejected", f"{code}")
+
+    def cancelled(self) -> None:
+        """CANCEL while ringing: 487 to the INVITE; the call can never be answered after this."""
+        with self.lock:
+            if self.state != CallState.RINGING:
+                return
+            tag = self.sip.tagLibrary.get(self.call_id) or self.sip.gen_tag()
+            self.sip.send(
+                message.build_response(self.raw_invite, 487, "Request Terminated", to_tag=tag), self.source
+            )
+            self._end("cancelled")
+
+    def hangup(self) -> None:
+        with self.lock:
+            if self.state != CallState.ANSWERED:
+                raise InvalidStateError(f"call is {self.state.value}, not answered")
+            self.bye_pending = self.cfg.fix("bye")
+            self._end("local_hangup")
+        if self.bye_pending:
+            threading.Thread(target=self._send_bye, name=f"bye:{self.our_id[:8]}", daemon=True).start()
+        else:
+            self.sip.bye(self.request)
+            self.end_detail = "BYE sent, unconfirmed (pyVoIP sends it once and never reads the answer)"
+
+    def bye(self) -> None:
+        with self.lock:
+            if self.state != CallState.ENDED:
+                self._end("remote_bye")
+
+    def on_reinvite(self, reinvite: message.SipMessage) -> None:
+        """The other side changes the session (hold, resume, new media address): answer the direction
+        it asks for, keep the same RTP streams, report hold/resume."""
+        offer = sdp.parse_audio(reinvite.body)
+        with self.lock:
+            direction = sdp.ANSWER_DIRECTION.get(offer.direction, "sendrecv") if offer else "sendrecv"
+            was_held = self.held_by_remote
+            if offer is not None:
+                self.held_by_remote = offer.on_hold
+                for c in self.RTPClients:
+                    if offer.address and offer.address != "0.0.0.0":
+                        c.outIP, c.outPort = offer.address, offer.port
+                    c.sending = direction in ("sendrecv", "sendonly")
+            body = self._next_sdp(direction)
+            extra = [("Contact", f"<{self.sip.contact_uri}>"), ("Content-Type", "application/sdp")]
+            tag = self.sip.tagLibrary.get(self.call_id, "")
+            self.sip.send(
+                message.build_response(reinvite, 200, "OK", to_tag=tag, extra=extra, body=body), self.source
+            )
+        if self.held_by_remote and not was_held:
+            self.phone.manager.emit({"event": "call_held", "call_id": self.our_id, "by": "remote"})
+        elif was_held and not self.held_by_remote:
+            self.phone.manager.emit({"event": "call_resumed", "call_id": self.our_id, "by": "remote"})
+
+    def _next_sdp(self, direction: str) -> bytes:
+        """Our session description again, same port and codecs, next version (RFC 3264 §8)."""
+        self.sdp_version += 1
+        rtp = self.RTPClients[0]
+        payloads = {pt: str(p) for pt, p in rtp.assoc.items()}
+        return sdp.build_audio_sdp(
+            self.myIP,
+            rtp.inPort,
+            self.session_id,
+            self.sdp_version,
+            payloads,
+            direction,
+            origin_user="pyVoIP",
+        )
+
+    # -- requests we send in the dialog ------------------------------------------------------------
+    def _in_dialog(
+        self, method: str, extra: list[tuple[str, str]], body: bytes = b"", timeout: float = 8.0
+    ) -> tuple[message.SipMessage | None, int, str]:
+        """Send an in-dialog request and wait for its final answer -> (response, cseq, via)."""
+        sent: dict[str, Any] = {}
+
+        def build(cseq: int) -> bytes:
+            sent["cseq"], sent["via"] = cseq, self.sip.new_via()
+            return self.dialog.request(method, cseq, sent["via"], extra, body)
+
+        resp = self.sip.transaction(build, self.call_id, method, timeout=timeout)
+        return resp, sent["cseq"], sent["via"]
+
+    def set_hold(self, on: bool) -> None:
+        """Our hold/resume: re-INVITE with a=sendonly / a=sendrecv (RFC 3264 §8.4); we send silence
+        while holding. Blocking (up to 8 s): run it off the command thread."""
+        with self.lock:
+            if self.state != CallState.ANSWERED:
+                raise InvalidStateError(f"call is {self.state.value}, not answered")
+            if on == self.held_locally:
+                return
+            body = self._next_sdp("sendonly" if on else "sendrecv")
+        extra = [("Contact", f"<{self.sip.contact_uri}>"), ("Content-Type", "application/sdp")]
+        resp, cseq, via = self._in_dialog("INVITE", extra, body)
+        if resp is None:
+            raise InvalidStateError("re-INVITE unanswered")
+        if resp.status >= 300:
+            # the ACK of a failed INVITE belongs to its transaction: same Via branch
+            self.sip.send(self.dialog.request("ACK", cseq, via))
+            raise InvalidStateError(f"re-INVITE refused: {resp.status} {resp.reason}")
+        self.sip.send(self.dialog.request("ACK", cseq, self.sip.new_via()))
+        self.held_locally = on
+        event = "call_held" if on else "call_resumed"
+        self.phone.manager.emit({"event": event, "call_id": self.our_id, "by": "local"})
+
+    def blind_transfer(self, target: str) -> None:
+        """REFER the far end to ``target`` (RFC 3515); on 202 Accepted our part is done: BYE."""
+        if self.state != CallState.ANSWERED:
+            raise InvalidStateError(f"call is {self.state.value}, not answered")
+        domain = self.cfg.domain or self.cfg.server
+        uri = target if target.startswith("sip:") else f"sip:{target}@{domain}"
+        extra = [
+            ("Refer-To", f"<{uri}>"),
+            ("Referred-By", f"<{self.sip.contact_uri}>"),
+            ("Contact", f"<{self.sip.contact_uri}>"),
+        ]
+        resp, _cseq, _via = self._in_dialog("REFER", extra)
+        if resp is None or resp.status >= 300:
+            why = f"{resp.status} {resp.reason}" if resp else "no answer"
+            raise InvalidStateError(f"transfer refused: {why}")
+        self.phone.manager.emit({"event": "call_transferred", "call_id": self.our_id, "target": target})
+        with self.lock:
+            if self.state == CallState.ANSWERED:
+                self.end_reason = "local_hangup"
+                self.end_detail = f"transferred to {target}"
+        self.hangup()
+
+    def _bye_request(self, cseq: int) -> bytes:
+        return self.dialog.request("BYE", cseq, self.sip.new_via())
+
+    def _send_bye(self) -> None:
+        try:
+            resp = self.sip.transaction(self._bye_request, self.call_id, "BYE", timeout=4.0)
+            bye = f"BYE answered {resp.status}" if resp else "BYE unanswered"
+            self.end_detail = f"{self.end_detail}; {bye}" if self.end_detail else bye
+        finally:
+            self.bye_done.set()
+        log.info("sip_bye_sent", call_id=self.our_id, detail=self.end_detail)
+
+    def __del__(self) -> None:  # pyVoIP's __del__ touches the phone's port list unlocked
+        pass
+
+
+class HotlinePhone(VoIPPhone):
+    def __init__(self, cfg: SipConfig, manager: CallManager) -> None:
+        super().__init__(
+            cfg.server,
+            cfg.port,
+            cfg.username,
+            cfg.password,
+            myIP=cfg.bind_ip,
+            callCallback=manager.on_new_call,
+            sipPort=cfg.sip_port,
+            rtpPortLow=cfg.rtp_port_min,
+            rtpPortHigh=cfg.rtp_port_max,
+        )
+        self.cfg = cfg
+        self.manager = manager
+        self.sip: HotlineSIPClient = HotlineSIPClient(cfg, self, manager.emit)
+
+    def _callback_MSG_Invite(self, request: SIP.SIPMessage) -> None:
+        call_id = request.headers["Call-ID"]
+        if call_id in self.calls:  # re-INVITE: our RTP start() is idempotent, so no doubled streams
+            call = self.calls[call_id]
+            if call.state == CallState.ANSWERED:
+                if self.cfg.fix("reinvite") and isinstance(call, HotlineCall):
+                    call.on_reinvite(raw_of(request))
+                else:
+                    call.renegotiate(request)
+            return
+        raw = raw_of(request)
+        source = raw.source or self.sip.server_addr
+        offer = sdp.parse_audio(raw.body)
+        if self.cfg.fix("codecs") and (offer is None or offer.first_g711() is None):
+            why = "no PCMU/PCMA in offer: " + (",".join(offer.codec_names()) if offer else "no audio")
+            self.sip.send(
+                message.build_response(raw, 488, "Not Acceptable Here", to_tag=self.sip.gen_tag()), source
+            )
+            self.manager.emit({"event": "call_rejected", "source": f"{source[0]}:{source[1]}", "why": why})
+            return
+        tag = self.sip.gen_tag()
+        self.sip.tagLibrary[call_id] = tag
+        if self.cfg.fix("contact"):
+            extra = [("Contact", f"<{self.sip.contact_uri}>"), ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")]
+            self.sip.send(message.build_response(raw, 180, "Ringing", to_tag=tag, extra=extra), source)
+        else:
+            ringing = self.sip.gen_ringing(request).encode()  # sets its own tag
+            self.sip.send(ringing, source)
+        sess_id = random.randint(1, 2**31)
+        self._create_Call(request, sess_id)
+        call = self.calls[call_id]
+        if self.cfg.fix("offer_delay"):
+            self.manager.on_new_call(call)
+        else:  # pyVoIP 1.6.8: threading.Timer(1, callCallback)
+            threading.Timer(1.0, self.manager.on_new_call, [call]).start()
+
+    def _create_Call(self, request: SIP.SIPMessage, sess_id: int) -> None:
+        call_id = request.headers["Call-ID"]
+        self.calls[call_id] = HotlineCall(
+            self, CallState.RINGING, request, sess_id, self.myIP, sendmode=self.recvmode
+        )
+
+    def _callback_MSG_Bye(self, request: SIP.SIPMessage) -> None:
+        self.on_bye(request)
+
+    def on_bye(self, request: SIP.SIPMessage) -> None:
+        call = self.calls.get(request.headers["Call-ID"])
+        if isinstance(call, HotlineCall):
+            call.bye()
+
+    def on_cancel(self, msg: message.SipMessage) -> bool:
+        call = self.calls.get(msg.call_id)
+        if isinstance(call, HotlineCall):
+            call.cancelled()
+            return True
+        return False
+
+    def on_invite_response(self, msg: message.SipMessage) -> None:
+        """A 2xx retransmitted after its transaction ended: our ACK was lost, send it again."""
+        call = self.calls.get(msg.call_id)
+        if isinstance(call, HotlineCall) and call.ack is not None and 200 <= msg.status < 300:
+            self.sip.send(call.ack)
+
+    def release_call(self, call: HotlineCall) -> None:
+        """Forget an ended call and free its RTP ports (pyVoIP keeps both until the range runs out)."""
+        if not self.cfg.fix("cleanup"):
+            return
+        with self.portsLock:
+            for port in call.assignedPorts:
+                if port in self.assignedPorts:
+                    self.assignedPorts.remove(port)
+        if self.calls.get(call.call_id) is call:
+            del self.calls[call.call_id]
+        self.sip.tagLibrary.pop(call.call_id, None)
+
+    def stop(self, failed: bool = False) -> None:
+        for call in list(self.calls.values()):
+            try:
+                if call.state == CallState.ANSWERED:
+                    call.hangup()
+                elif call.state == CallState.RINGING and isinstance(call, HotlineCall):
+                    call.reject(480)
+            except InvalidStateError:
+                pass
+        self.sip.stop()
+        self._status = PhoneStatus.FAILED if failed else PhoneStatus.INACTIVE

@@ -1,0 +1,60 @@
+"""Fixtures of the telephony tests: the loopback SIP rig (kamailio, sipp) and lines under test.
+
+Rig tests carry ``@pytest.mark.sip``. Without kamailio/sipp they are skipped, unless
+HOTLINE_REQUIRE_SIP=1 (CI), where a missing tool is an error. HOTLINE_SIP_DISABLE_FIXES=all (or a
+comma list of telephony.sip.FIXES names) runs them against plain pyVoIP behaviour, where the rig
+tests of those fixes fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from siprig import Kamailio
+
+_users = itertools.count(1001)
+
+
+def _require_tools() -> None:
+    missing = [t for t in ("kamailio", "sipp") if shutil.which(t) is None]
+    if missing:
+        if os.environ.get("HOTLINE_REQUIRE_SIP") == "1":
+            pytest.fail(f"SIP rig required (HOTLINE_REQUIRE_SIP=1) but missing: {', '.join(missing)}")
+        pytest.skip(
+            f"SIP rig tools not installed: {', '.join(missing)} (apt-get install kamailio sip-tester)"
+        )
+
+
+def _kamailio(tmp_path_factory: pytest.TempPathFactory, name: str, **kw: object) -> Iterator[Kamailio]:
+    _require_tools()
+    kam = Kamailio(tmp_path_factory.mktemp(name), **kw)  # type: ignore[arg-type]
+    kam.start()
+    yield kam
+    kam.stop()
+
+
+@pytest.fixture(scope="session")
+def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kamailio]:
+    """Registrar/proxy with digest qop=auth (what a strict PBX asks for)."""
+    yield from _kamailio(tmp_path_factory, "kam-qop", qop=True)
+
+
+@pytest.fixture(scope="session")
+def kamailio_plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kamailio]:
+    """Registrar without qop and granting at most 4 s, far less than the line asks for."""
+    yield from _kamailio(tmp_path_factory, "kam-plain", qop=False, max_expires=4)
+
+
+@pytest.fixture
+def sip_user() -> str:
+    """A fresh extension per test, so tests share one kamailio without seeing each other's calls."""
+    return str(next(_users))
