@@ -49,9 +49,9 @@ def run_demo(args: argparse.Namespace, ctx: CommandContext) -> int:
     store = open_store(url)
     try:
         taxonomy = load_taxonomy(config.taxonomy.path)
-        leaves = _taxonomy_leaves(config)
+        seed_args = _taxonomy_leaves(config)
         report = seed(store, tickets=args.tickets, days=30, seed=7, policy=config.deadlines,
-                      prefix=config.store.ticket_prefix, leaves=leaves)
+                      prefix=config.store.ticket_prefix, **seed_args)
         print(f"   seeded {report.tickets} tickets, {report.calls} calls, {report.callers} callers "
               f"in {report.seconds:.1f} s")
 

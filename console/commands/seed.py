@@ -42,7 +42,7 @@ def run_seed(args: argparse.Namespace, ctx: CommandContext) -> int:
     from store.seed import seed
 
     config = ctx.config
-    leaves = {} if args.tree == "placeholder" else {"leaves": _taxonomy_leaves(config)}
+    leaves = {} if args.tree == "placeholder" else _taxonomy_leaves(config)
     report = seed(ctx.store, tickets=args.tickets, days=args.days, seed=args.seed,
                   policy=config.deadlines, prefix=config.store.ticket_prefix,
                   progress=_progress if sys.stderr.isatty() else None, **leaves)
@@ -59,8 +59,9 @@ def run_seed(args: argparse.Namespace, ctx: CommandContext) -> int:
     return 0
 
 
-def _taxonomy_leaves(config: Config) -> tuple[SeedLeaf, ...]:
-    """The leaves of the configured taxonomy, with their departments' names and time limits."""
+def _taxonomy_leaves(config: Config) -> dict[str, tuple[SeedLeaf, ...] | str]:
+    """``seed()`` arguments for the configured taxonomy: its leaves (with their departments' names and
+    time limits) and its version, so seeded tickets record the version they were filed under."""
     from console.cli import CommandError
     from store.seed import leaves_from_taxonomy
     from taxonomy.model import TaxonomyFileError, load_departments, load_taxonomy
@@ -70,7 +71,7 @@ def _taxonomy_leaves(config: Config) -> tuple[SeedLeaf, ...]:
         departments = {d.id: d.name for d in load_departments().values()}
     except (OSError, TaxonomyFileError) as exc:
         raise CommandError(f"seed: cannot load the taxonomy: {exc} (or use --tree placeholder)") from None
-    return leaves_from_taxonomy(taxonomy.leaves(), departments)
+    return {"leaves": leaves_from_taxonomy(taxonomy.leaves(), departments), "taxonomy_version": taxonomy.version}
 
 
 def _progress(done: int, total: int) -> None:
