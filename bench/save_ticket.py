@@ -1,13 +1,13 @@
 """Benchmark: save one ticket (row + its events + its outbox row) in one transaction.
 
-Usage: .venv/bin/python bench/save_ticket.py [-n 2000] [--backend sqlite|postgresql|both] [--kpi-hooks]
+Usage: .venv/bin/python bench/save_ticket.py [-n 2000] [--backend sqlite|postgresql|both]
 
 SQLite runs on a file in a temporary folder (WAL, synchronous=NORMAL: the store's own settings);
 PostgreSQL on a throwaway server started by tests/pgserver.py (fsync off there, so its figures are
 the software's cost, not the disk's). Prints median/p95/p99 in ms for ``create_ticket`` and, for
-comparison, for one lifecycle command (派单) on the tickets just created. ``--kpi-hooks`` imports
-store.kpi first, whose mapper events maintain the KPI roll-ups in the same transaction (as the
-console and the CLI do).
+comparison, for one lifecycle command (派单) on the tickets just created. The KPI roll-ups cost the
+save path only the triggers of migration 0003 (mark the day dirty; store.kpi refreshes at report
+time), so there is no longer a with/without-hooks variant.
 Targets (issue 2): SQLite median <= 5 ms, p99 <= 20 ms.
 """
 
@@ -91,10 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--kpi-hooks", action="store_true", help="with store.kpi's roll-up maintenance")
     opts = parser.parse_args()
-    if opts.kpi_hooks:
-        import store.kpi  # registers the roll-up mapper events
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     lines: list[str] = []
     if opts.backend in ("sqlite", "both"):

@@ -114,6 +114,7 @@ class SipConfig(Section):
     codecs: list[Literal["PCMA", "PCMU"]] = Field(default_factory=lambda: ["PCMA", "PCMU"])
     dtmf_mode: Literal["rfc4733", "inband"] = "rfc4733"
     register_timeout: Seconds = 10.0
+    audio_device: str = ""  # "" = no local sound device (needs the [audio] extra)
 
     @field_validator("codecs")
     @classmethod
@@ -216,6 +217,8 @@ class KeymapConfig(Section):
     new_ticket: str = "ctrl+n"
     palette: str = "ctrl+p"
     quit: str = "ctrl+q"
+    worklists: str = "f11"
+    dtmf: str = "f12"
 
     @field_validator("*")
     @classmethod

@@ -157,8 +157,12 @@ class DeadlineCalculator:
             for code, lim in (leaf_limits or {}).items()
             if (code, None, None) not in configured
         ]
-        # most specific first; the sort is stable so configured rules precede catalogue ones
+        # most specific first; the sort is stable so configured rules precede catalogue ones. Indexed by
+        # leaf prefix: a catalogue has thousands of leaves, a leaf code only a few prefixes.
         self._rules = sorted((*self.policy.rules, *catalogue), key=_specificity, reverse=True)
+        self._by_prefix: dict[str | None, list[DeadlineRule]] = {}
+        for rule in self._rules:
+            self._by_prefix.setdefault(rule.leaf_prefix, []).append(rule)
         self._memo: dict[tuple[str | None, str, str | None], tuple[DeadlineRule | None, ...]] = {}
 
     def _winners(self, leaf_code: str | None, urgency: str, nature: str | None) -> tuple[DeadlineRule | None, ...]:
@@ -167,7 +171,12 @@ class DeadlineCalculator:
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        matching = [r for r in self._rules if _matches(r, leaf_code, urgency, nature)]
+        prefixes: list[str | None] = [None]
+        if leaf_code:
+            prefixes += [leaf_code[:i] for i in range(1, len(leaf_code) + 1)]
+        candidates = [r for p in prefixes for r in self._by_prefix.get(p, ())]
+        matching = sorted((r for r in candidates if _matches(r, leaf_code, urgency, nature)),
+                          key=_specificity, reverse=True)
         best = matching[0] if matching else None
         chosen: tuple[DeadlineRule | None, ...] = (best,)
         if best is not None and best.urgency is not None:

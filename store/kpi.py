@@ -42,28 +42,27 @@ After-call work is not recorded per call in the schema (only as agent states), s
 
 Speed: the per-day sums of every measure are kept in roll-up tables (store/rollups.py) for the whole
 centre and per board / department / district / leaf, so a report over a million tickets sums a few
-thousand rows. They are maintained in the same transaction as the change: ORM flushes of ``Ticket`` and
-``Call`` rows fire mapper events here that add the row's new contribution and subtract its old one
-(nothing to wire in the ticket service but importing this module, which store.db.open_store should do).
-Bulk Core writes (the history generator) call ``rebuild_rollups`` afterwards. Reports fall back to the
-base tables (same definitions, same result, slower) for datetime bounds, thresholds that are not roll-up
-buckets (store.rollups.ACCEPT_BUCKETS_HOURS / SERVICE_LEVEL_BUCKETS_SECONDS), or when the roll-ups are
-not marked built by the current definition, or when the roll-up's ticket count for the period differs
-from an index-only count of the tickets (a writer bypassed the events). "Overdue open" is always live:
-a partial index (ix_tickets_open_deadline) over the few tickets still open.
+thousand rows. Database triggers (migration 0003) mark the Anshan day of every inserted, deleted or
+changed ticket / call in ``kpi_dirty_days`` — whoever writes, ORM or Core, whether or not this module is
+imported — at the cost of one INSERT OR IGNORE into a tiny table per change. A report first refreshes
+the dirty days (``refresh_rollups``: per day, DELETE its roll-up rows and INSERT ... SELECT them again
+from the base tables with the same measure expressions). Reports read the base tables (same
+definitions, same result, slower) for datetime bounds, thresholds that are not roll-up buckets
+(store.rollups.ACCEPT_BUCKETS_HOURS / SERVICE_LEVEL_BUCKETS_SECONDS), roll-ups not marked built by the
+current definition, or when dirty days remain (a refresh that could not run, e.g. a read-only file).
+"Overdue open" is always live: a partial index (ix_tickets_open_deadline) over the few tickets still open.
 
-Why events in the same transaction rather than a refresh: a refresh keyed on ``updated_at`` misses
-transactions that commit late on PostgreSQL and leaves reports stale in between; and a hook the ticket
-service must call is one more call site to forget (the sync worker, edits, merges). The events see
-every ORM write of a ticket or call, whoever makes it, and cost one SELECT of the row before and after
-plus one upsert per changed (dim, day) sum — nothing when no KPI fact changed.
+Why mark-and-refresh rather than maintaining the sums in the writer's transaction: the save path stays
+one tiny insert (the work moves to the first report after a change, and is per day, not per ticket), no
+process has to load hooks, and a refresh recomputes from the base tables, so it cannot drift.
+Bulk loads (the history generator) call ``rebuild_rollups`` at the end instead.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -76,7 +75,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    event,
+    exists,
     func,
     insert,
     literal,
@@ -84,11 +83,12 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
+    union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -102,6 +102,7 @@ from store.rollups import (
     SERVICE_LEVEL_BUCKETS_SECONDS,
     TICKET_COUNT_COLUMNS,
     kpi_call_daily,
+    kpi_dirty_days,
     kpi_rollup_state,
     kpi_ticket_daily,
 )
@@ -414,27 +415,6 @@ def rollups_built(conn: Connection | Session) -> bool:
     return conn.execute(select(state).where(state == ROLLUP_VERSION)).first() is not None
 
 
-def _rollup_counts_agree(conn: Connection | Session, start: dt.datetime | None, end: dt.datetime | None,
-                         day_from: str | None, day_to: str | None) -> bool:
-    """A cheap guard against roll-ups missing writes (a writer that bypassed the ORM events): the number
-    of tickets in the period (an index-only count) must equal what the roll-up has counted."""
-    r = kpi_ticket_daily.c
-    conds = [r.dim == ""]
-    if day_from is not None:
-        conds.append(r.day >= day_from)
-    if day_to is not None:
-        conds.append(r.day < day_to)
-    rolled = conn.execute(select(func.coalesce(func.sum(r.received + r.merged), 0)).where(*conds)).scalar_one()
-    counted = conn.execute(
-        select(func.count()).select_from(_T).where(*_period(_T.c.created_at, start, end))
-    ).scalar_one()
-    if int(rolled) != int(counted):
-        log.warning("kpi.rollups_stale", rolled_up=int(rolled), tickets=int(counted),
-                    hint="run store.kpi.rebuild_rollups; is store.kpi imported where tickets are written?")
-        return False
-    return True
-
-
 def _case_sums_from_tables(conn: Connection | Session, by: str | None, start: dt.datetime | None,
                            end: dt.datetime | None, accept_hours: float) -> dict[str, dict[str, float]]:
     g = _group_expr(by)
@@ -514,8 +494,9 @@ def compute_kpis(
     day_from, day_to = _day_text(date_from), _day_text(date_to)
     buckets_ok = (float(accept_within_hours) in ACCEPT_BUCKETS_HOURS
                   and float(service_level_seconds) in SERVICE_LEVEL_BUCKETS_SECONDS)
-    use_rollup = (source == "auto" and whole_days and buckets_ok and rollups_built(conn)
-                  and _rollup_counts_agree(conn, start, end, day_from, day_to))
+    # refresh first: on a SQLite read transaction the first read fixes the snapshot
+    use_rollup = (source == "auto" and whole_days and buckets_ok and _refresh_if_dirty(conn)
+                  and rollups_built(conn))
     cases_rollup = use_rollup
 
     if cases_rollup:
@@ -564,143 +545,146 @@ def _ints(sums: Mapping[str, float]) -> dict[str, int]:
 
 # --- roll-up maintenance -------------------------------------------------------------------------
 
-_TicketKey = tuple[str, str, str]  # (dim, day, value)
-_Vector = dict[_TicketKey, list[float]]
+_DAY_CHUNK = 50  # days per recompute statement: an OR of that many index ranges stays a cheap plan
 
 
-def _ticket_contributions(conn: Connection, ticket_ids: Iterable[int]) -> _Vector:
+def _ticket_rollup_inserts(conn: Connection, where: list[ColumnElement[bool]]) -> None:
+    """INSERT ... SELECT of the roll-up rows of the tickets matching ``where``.
+
+    One statement, one pass over the tickets: the measures are summed per (day, board, department,
+    district, leaf) in a CTE (a few hundred rows a day), which each dim then sums again (UNION ALL).
+    """
     t = _T.c
-    measures = ticket_measures()
-    stmt = select(
-        local_day(t.created_at), func.coalesce(t.board, ""), func.coalesce(t.department, ""),
-        func.coalesce(t.district, ""), func.coalesce(t.leaf_code, ""), *measures.values(),
-    ).where(t.id.in_(list(ticket_ids)))
-    out: _Vector = defaultdict(lambda: [0.0] * len(measures))
-    for day, board, dept, district, leaf, *values in conn.execute(stmt):
-        by_dim = {"": "", "board": board, "department": dept, "district": district, "leaf": leaf}
-        for dim in ROLLED_UP_DIMS:
-            acc = out[(dim, day, by_dim[dim])]
-            for i, v in enumerate(values):
-                acc[i] += v
-    return out
+    keys = {"day": local_day(t.created_at), "board": func.coalesce(t.board, ""),
+            "department": func.coalesce(t.department, ""), "district": func.coalesce(t.district, ""),
+            "leaf": func.coalesce(t.leaf_code, "")}
+    base = (select(*(k.label(n) for n, k in keys.items()),
+                   *(func.sum(m).label(n) for n, m in ticket_measures().items()))
+            .where(*where).group_by(*keys.values()).cte("kpi_base"))
+    parts = []
+    for dim in ROLLED_UP_DIMS:
+        value = base.c[dim] if dim else literal("", String())
+        groups = (base.c.day, base.c[dim]) if dim else (base.c.day,)
+        parts.append(select(literal(dim, String()), base.c.day, value,
+                            *(func.sum(base.c[n]) for n in TICKET_COUNT_COLUMNS)).group_by(*groups))
+    stmt = union_all(*parts)
+    conn.execute(insert(kpi_ticket_daily).from_select(["dim", "day", "value", *TICKET_COUNT_COLUMNS], stmt))
 
 
-def _call_contributions(conn: Connection, call_ids: Iterable[str]) -> dict[str, list[float]]:
-    measures = call_measures()
-    stmt = select(local_day(_C.c.offered_at), *measures.values()).where(_C.c.id.in_(list(call_ids)))
-    out: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(measures))
-    for day, *values in conn.execute(stmt):
-        acc = out[day]
-        for i, v in enumerate(values):
-            acc[i] += float(v or 0)
-    return out
+def _call_rollup_inserts(conn: Connection, where: list[ColumnElement[bool]]) -> None:
+    cday = local_day(_C.c.offered_at)
+    sums = [func.sum(m) for m in call_measures().values()]
+    stmt = select(cday, *sums).where(_C.c.direction == "in", *where).group_by(cday)
+    conn.execute(insert(kpi_call_daily).from_select(["day", *CALL_COUNT_COLUMNS, "talk_seconds"], stmt))
 
 
-def _upsert_add(conn: Connection, table: Any, keys: tuple[str, ...], columns: tuple[str, ...],
-                rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    ins = sqlite.insert(table) if conn.dialect.name == "sqlite" else postgresql.insert(table)
-    stmt = ins.on_conflict_do_update(
-        index_elements=list(keys), set_={c: table.c[c] + ins.excluded[c] for c in columns}
-    )
-    conn.execute(stmt, rows)
+def _lock_writers_out(conn: Connection) -> None:
+    """PostgreSQL: wait for in-flight writers of tickets/calls and hold new ones off until commit.
+
+    Why: a writer's trigger may have marked its day (or found it already marked: ON CONFLICT DO NOTHING
+    takes no lock) before we take the dirty rows, while its change commits only after our recompute
+    read the day; the day would then be clean but wrong. SHARE mode conflicts with every writer's ROW
+    EXCLUSIVE lock, so once it is granted no uncommitted ticket/call change exists, and any change
+    after our commit marks its day dirty again. Refreshers do not block each other (SHARE vs SHARE).
+    On SQLite writers are serialized by the database lock (BEGIN IMMEDIATE), which gives the same.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE tickets, calls IN SHARE MODE")
 
 
-def _apply_ticket_delta(conn: Connection, before: _Vector, after: _Vector) -> None:
-    rows = []
-    for key in sorted(set(before) | set(after)):  # a fixed order: concurrent writers lock rows alike
-        old, new = before.get(key), after.get(key)
-        delta = [(new[i] if new else 0) - (old[i] if old else 0) for i in range(len(TICKET_COUNT_COLUMNS))]
-        if any(delta):
-            dim, day, value = key
-            rows.append({"dim": dim, "day": day, "value": value,
-                         **{c: int(d) for c, d in zip(TICKET_COUNT_COLUMNS, delta, strict=True)}})
-    _upsert_add(conn, kpi_ticket_daily, ("dim", "day", "value"), TICKET_COUNT_COLUMNS, rows)
+def _take_dirty_days(conn: Connection) -> dict[str, list[str]]:
+    d = kpi_dirty_days.c
+    if conn.dialect.name == "postgresql":
+        # SKIP LOCKED: concurrent refreshers take disjoint sets of days, in a fixed order, without
+        # waiting on (or deadlocking with) each other; a day another refresher holds stays visible
+        # as dirty until it commits, so a report meanwhile does not trust that day's roll-up.
+        taken = select(d.kind, d.day).order_by(d.kind, d.day).with_for_update(skip_locked=True)
+        rows = conn.execute(
+            delete(kpi_dirty_days).where(tuple_(d.kind, d.day).in_(taken))
+            .returning(d.kind, d.day)
+        ).all()
+    else:
+        rows = conn.execute(select(d.kind, d.day)).all()
+        conn.execute(delete(kpi_dirty_days))
+    days: dict[str, list[str]] = {"ticket": [], "call": []}
+    for kind, day in rows:
+        days.setdefault(kind, []).append(day)
+    return {k: sorted(v) for k, v in days.items()}
 
 
-def _apply_call_delta(conn: Connection, before: dict[str, list[float]], after: dict[str, list[float]]) -> None:
-    names = (*CALL_COUNT_COLUMNS, "talk_seconds")
-    rows = []
-    for day in sorted(set(before) | set(after)):
-        old, new = before.get(day), after.get(day)
-        delta = [(new[i] if new else 0) - (old[i] if old else 0) for i in range(len(names))]
-        if any(delta):
-            row: dict[str, Any] = {"day": day, **{c: int(d) for c, d in zip(CALL_COUNT_COLUMNS, delta, strict=False)}}
-            row["talk_seconds"] = delta[-1]
-            rows.append(row)
-    _upsert_add(conn, kpi_call_daily, ("day",), names, rows)
+def _day_ranges(col: Any, days: list[str]) -> ColumnElement[bool]:
+    """``col`` within any of the Anshan ``days``: index ranges on the UTC column (no function on it)."""
+    ranges = []
+    for day in days:
+        start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(0), SHANGHAI)
+        ranges.append(and_(col >= start, col < start + dt.timedelta(days=1)))
+    return or_(*ranges)
 
 
-_BEFORE = "kpi_rollup_before"
+def refresh_rollups(conn: Connection) -> int:
+    """Recompute the roll-up rows of every day marked dirty by the triggers; returns the days done.
+
+    Run it in a write transaction (it is short: a few statements per 50 dirty days). Set-based: per
+    chunk of days, DELETE their roll-up rows and INSERT ... SELECT them again from the base tables with
+    the measures above (the same statements as ``rebuild_rollups``).
+    """
+    _lock_writers_out(conn)
+    days = _take_dirty_days(conn)
+    for kind, table, col, inserts in (("ticket", kpi_ticket_daily, _T.c.created_at, _ticket_rollup_inserts),
+                                      ("call", kpi_call_daily, _C.c.offered_at, _call_rollup_inserts)):
+        todo = days.get(kind, [])
+        for i in range(0, len(todo), _DAY_CHUNK):
+            chunk = todo[i:i + _DAY_CHUNK]
+            conn.execute(delete(table).where(table.c.day.in_(chunk)))
+            inserts(conn, [_day_ranges(col, chunk)])
+    done = sum(len(v) for v in days.values())
+    if done:
+        log.debug("kpi.rollups_refreshed", days=done)
+    return done
 
 
-@event.listens_for(Ticket, "before_update")
-def _ticket_before_update(_mapper: Any, conn: Connection, target: Ticket) -> None:
-    instance_state(target).info[_BEFORE] = _ticket_contributions(conn, [target.id])
+def _dirty(conn: Connection | Session) -> bool:
+    return conn.execute(select(exists().select_from(kpi_dirty_days))).scalar_one()
 
 
-@event.listens_for(Ticket, "after_update")
-def _ticket_after_update(_mapper: Any, conn: Connection, target: Ticket) -> None:
-    before = instance_state(target).info.pop(_BEFORE, {})
-    _apply_ticket_delta(conn, before, _ticket_contributions(conn, [target.id]))
+def _refresh_if_dirty(conn: Connection | Session) -> bool:
+    """Bring the roll-ups up to date before a report; False when they cannot be trusted for it.
 
-
-@event.listens_for(Ticket, "after_insert")
-def _ticket_after_insert(_mapper: Any, conn: Connection, target: Ticket) -> None:
-    _apply_ticket_delta(conn, {}, _ticket_contributions(conn, [target.id]))
-
-
-@event.listens_for(Ticket, "before_delete")
-def _ticket_before_delete(_mapper: Any, conn: Connection, target: Ticket) -> None:
-    _apply_ticket_delta(conn, _ticket_contributions(conn, [target.id]), {})
-
-
-@event.listens_for(Call, "before_update")
-def _call_before_update(_mapper: Any, conn: Connection, target: Call) -> None:
-    instance_state(target).info[_BEFORE] = _call_contributions(conn, [target.id])
-
-
-@event.listens_for(Call, "after_update")
-def _call_after_update(_mapper: Any, conn: Connection, target: Call) -> None:
-    before = instance_state(target).info.pop(_BEFORE, {})
-    _apply_call_delta(conn, before, _call_contributions(conn, [target.id]))
-
-
-@event.listens_for(Call, "after_insert")
-def _call_after_insert(_mapper: Any, conn: Connection, target: Call) -> None:
-    _apply_call_delta(conn, {}, _call_contributions(conn, [target.id]))
-
-
-@event.listens_for(Call, "before_delete")
-def _call_before_delete(_mapper: Any, conn: Connection, target: Call) -> None:
-    _apply_call_delta(conn, _call_contributions(conn, [target.id]), {})
+    A write transaction refreshes inside it (a savepoint: a failure leaves the caller's work alone). A
+    read-only one (Store.read: on SQLite a deferred BEGIN that must not take the write lock) checks and
+    refreshes on a connection of its own that commits, before this connection reads anything, so its
+    snapshot then includes the refresh; a last check on it catches a change committed in between.
+    """
+    c = conn.connection() if isinstance(conn, Session) else conn
+    try:
+        if c.info.get("write", True):
+            if _dirty(c):
+                with c.begin_nested():
+                    refresh_rollups(c)
+        else:
+            with c.engine.connect() as probe:
+                probe.info["write"] = False
+                dirty = _dirty(probe)
+            if dirty:
+                with c.engine.begin() as writer:
+                    refresh_rollups(writer)
+    except DBAPIError as exc:  # a read-only file, a busy lock: report from the tables this time
+        log.warning("kpi.refresh_failed", error=str(exc.orig))
+        return False
+    return not _dirty(c)
 
 
 def rebuild_rollups(conn: Connection) -> None:
-    """Recompute every roll-up from the base tables (after bulk Core writes) and mark them built.
+    """Recompute every roll-up from the base tables and mark them built (after bulk loads, upgrades).
 
     Run it in a write transaction; on PostgreSQL the tickets and calls tables are locked against
     writers for its duration so no concurrent change is counted twice or lost.
     """
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE tickets, calls IN SHARE MODE")
-    conn.execute(delete(kpi_ticket_daily))
-    conn.execute(delete(kpi_call_daily))
-    conn.execute(delete(kpi_rollup_state))
-    t = _T.c
-    day = local_day(t.created_at)
-    sums = [func.sum(m) for m in ticket_measures().values()]
-    values = {"": literal(""), "board": func.coalesce(t.board, ""),
-              "department": func.coalesce(t.department, ""), "district": func.coalesce(t.district, ""),
-              "leaf": func.coalesce(t.leaf_code, "")}
-    for dim in ROLLED_UP_DIMS:
-        stmt = select(literal(dim, String()), day, values[dim], *sums).group_by(day, values[dim])
-        conn.execute(insert(kpi_ticket_daily).from_select(["dim", "day", "value", *TICKET_COUNT_COLUMNS], stmt))
-    cday = local_day(_C.c.offered_at)
-    call_sums = [func.sum(m) for m in call_measures().values()]
-    stmt = select(cday, *call_sums).where(_C.c.direction == "in").group_by(cday)
-    conn.execute(insert(kpi_call_daily).from_select(["day", *CALL_COUNT_COLUMNS, "talk_seconds"], stmt))
+    _lock_writers_out(conn)
+    for table in (kpi_ticket_daily, kpi_call_daily, kpi_rollup_state, kpi_dirty_days):
+        conn.execute(delete(table))
+    _ticket_rollup_inserts(conn, [])
+    _call_rollup_inserts(conn, [])
     conn.execute(insert(kpi_rollup_state).values(name=ROLLUP_VERSION, at=dt.datetime.now(dt.UTC)))
     log.info("kpi.rollups_rebuilt")
 
@@ -717,5 +701,5 @@ def rollups_match_tables(conn: Connection | Session) -> bool:
 
 __all__ = [
     "CallKpis", "CaseKpis", "KpiGroup", "KpiReport", "Ratio", "call_measures", "compute_kpis",
-    "rebuild_rollups", "rollups_built", "rollups_match_tables", "ticket_measures",
+    "rebuild_rollups", "refresh_rollups", "rollups_built", "rollups_match_tables", "ticket_measures",
 ]

@@ -163,6 +163,7 @@ class Ticket(Base):
         Index("ix_tickets_caller", "caller_id", "created_at"),
         Index("ix_tickets_address_leaf", "leaf_code", "address"),
         Index("ix_tickets_deadline_open", "deadline"),
+        Index("ix_tickets_status_closed", "status", "closed_at"),  # 回访 worklist: closed yesterday
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -1,4 +1,4 @@
-"""Daily KPI roll-up tables (maintained by store.kpi; never written anywhere else).
+"""Daily KPI roll-up tables (maintained by store.kpi from the days the triggers of migration 0003 mark dirty).
 
 ``kpi_ticket_daily`` holds, per Anshan calendar day of ``tickets.created_at`` and per grouping
 (``dim`` = "" for the whole centre, "board", "department", "district", "leaf"; ``value`` = the group, "" for
@@ -56,6 +56,15 @@ kpi_call_daily = Table(
     Column("day", String(10), primary_key=True),
     *_counters(CALL_COUNT_COLUMNS),
     Column("talk_seconds", Float, nullable=False, default=0.0),
+)
+
+# Days whose roll-up rows are out of date: written only by the database triggers of migration 0003 (on
+# every change of tickets / calls) and emptied by store.kpi.refresh_rollups. kind: 'ticket' | 'call'.
+kpi_dirty_days = Table(
+    "kpi_dirty_days",
+    Base.metadata,
+    Column("kind", String(8), primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD on the Asia/Shanghai clock
 )
 
 kpi_rollup_state = Table(

@@ -5,4 +5,10 @@
   defect worked around inside it (``telephony.sip.FIXES``), each proven by a rig test.
 - ``telephony.sim.SimLine``: scripted calls for the demo and the training line.
 - ``telephony.audio``: 8 kHz 16-bit PCM frames, G.711, WAV player and recorder, a tone detector.
+- ``telephony.device``: the operator's headset (sounddevice/PortAudio, the optional ``audio`` extra,
+  imported only when ``SipConfig.audio_device`` is set) as the audio bridge of the answered call.
+
+Transfers: ``blind_transfer`` (REFER to a number) and ``attended_transfer(call, consultation)``
+(REFER with ``Replaces`` of the consultation dialog, RFC 5589 §7, when the peer lists ``replaces``
+in Supported; otherwise an ``error`` event and nothing changes).
 """

@@ -41,6 +41,12 @@ def alaw_decode(data: bytes) -> bytes:
     return audioop.alaw2lin(data, 2)
 
 
+def resample(pcm16: bytes, src_rate: int, dst_rate: int, state: object = None) -> tuple[bytes, object]:
+    """Mono 16-bit PCM from ``src_rate`` to ``dst_rate``; pass the returned state to the next call
+    of the same stream so chunk boundaries do not click."""
+    return audioop.ratecv(pcm16, 2, 1, src_rate, dst_rate, state)
+
+
 def tone(hz: float, seconds: float, amplitude: float = 0.4) -> bytes:
     """A sine as 16-bit PCM at 8 kHz."""
     n = int(seconds * RATE)

@@ -85,6 +85,7 @@ class Dtmf(CallEvent):
 @dataclass(frozen=True)
 class CallTransferred(CallEvent):
     target: str = ""
+    replaces: str = ""  # attended transfer: our id of the consultation call the peer now replaces
 
 
 @dataclass(frozen=True)

@@ -40,4 +40,11 @@ class Line(Protocol):
 
     def blind_transfer(self, call_id: str, target: str) -> None: ...
 
+    def attended_transfer(self, call_id: str, consult_call_id: str) -> None:
+        """Connect the peer of ``call_id`` to the peer of ``consult_call_id`` (both answered; the
+        consultation call is usually one we dialled). On success: ``call_transferred`` (with
+        ``replaces``) and the end of ``call_id``; the consultation ends when the target drops it.
+        A peer without Replaces support gives an ``error`` event and nothing changes."""
+        ...
+
     def dial(self, number: str) -> str: ...

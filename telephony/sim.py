@@ -237,6 +237,19 @@ class SimLine:
 
         self._later(0, done)
 
+    def attended_transfer(self, call_id: str, consult_call_id: str) -> None:
+        if call_id == consult_call_id:
+            raise LineCommandError("a call cannot be transferred to itself")
+        call = self._live(call_id, "answered", "held")
+        consult = self._live(consult_call_id, "answered", "held")
+
+        def done() -> None:
+            self._emit(CallTransferred, call_id=call_id, target=consult.script.caller, replaces=consult_call_id)
+            self._end(call, "local_hangup")
+            self._end(consult, "remote_bye")  # the target drops the replaced consultation
+
+        self._later(0, done)
+
     def dial(self, number: str) -> str:
         call = _SimCall(uuid.uuid4().hex, ScriptedCall(caller=number), state="answered")
         with self._lock:

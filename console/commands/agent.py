@@ -3,6 +3,10 @@
 Registers the configured ``[sip]`` line and prints one JSON object per line on stdout for every
 event (``event``, ``t`` = seconds since start, ``call_id`` for calls, ...). It can answer and hang up
 by itself after fixed delays, play a WAV file to callers and record both directions of each call.
+
+Each call and its events (and, with ``--record``, the recording's path) are written to the configured
+store by the console's own ``CallLog`` (console.services.call_log), so the agent's calls count in the
+KPIs and worklists exactly like an operator's; ``--no-store`` skips that for a pure line check.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import queue
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,8 +25,6 @@ if TYPE_CHECKING:
     from telephony.events import Event
     from telephony.sip import SipConfig
 
-# Writing each call and its events to the store "exactly as the console does" needs the store's
-# call-recording service (not written yet). It will plug in here: a callable taking every event.
 EventSink = Callable[["Event"], None]
 
 
@@ -38,8 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--record", metavar="DIR", help="record both directions of each call to DIR/<call_id>-rx|tx.wav"
     )
+    p.add_argument(
+        "--audio-device", metavar="NAME",
+        help="bridge answered calls to this local sound device ('default'; needs the audio extra)",
+    )
     p.add_argument("--max-calls", type=int, metavar="N", help="exit after N calls have ended")
     p.add_argument("--duration", type=_seconds, metavar="S", help="exit after S seconds")
+    p.add_argument("--no-store", action="store_true", help="do not write the calls to the store")
     p.set_defaults(handler=run_agent)
 
 
@@ -75,17 +83,25 @@ def line_config(sip: Any, args: argparse.Namespace) -> SipConfig:
         expires=sip.expires,
         record_dir=args.record,
         play_wav=args.play,
+        audio_device=getattr(args, "audio_device", None) or sip.audio_device or None,
         disabled_fixes=frozenset() if sip.registrar_only_inbound else frozenset({"ghost"}),
     )
 
 
 def run_agent(args: argparse.Namespace, ctx: CommandContext, sink: EventSink | None = None) -> int:
+    from console.services.call_log import CallLog
+    from store.db import utcnow
     from telephony.events import CallAnswered, CallEnded, CallOffered, Registered, monotonic_clock
     from telephony.line import LineCommandError
     from telephony.sip import SipLine
 
     cfg = line_config(ctx.config.sip, args)
-    clock = monotonic_clock()
+    # the store is opened (and a bad one refused) before the line registers
+    store = None if getattr(args, "no_store", False) else ctx.store
+    clock, origin = monotonic_clock(), utcnow()  # t = 0 on the line's clock is `origin` on the wall
+    if sink is None and store is not None:
+        record_dir = Path(args.record).resolve() if args.record else None
+        sink = CallLog(store, origin=origin, recording_dir=record_dir).on_event
     events: queue.Queue[Event] = queue.Queue()
     line = SipLine(cfg, clock=clock)
     timers: list[tuple[float, Callable[[], None]]] = []  # (due on clock, action), run by this thread
@@ -123,7 +139,10 @@ def run_agent(args: argparse.Namespace, ctx: CommandContext, sink: EventSink | N
     finally:
         line.stop()
         while not events.empty():  # what arrived while stopping (calls hung up, ...)
-            _print_event(events.get_nowait())
+            ev = events.get_nowait()
+            _print_event(ev)
+            if sink is not None:
+                sink(ev)
     return 0 if registered else 1
 
 

@@ -12,6 +12,7 @@ import structlog
 from pyVoIP.VoIP import CallState
 
 from telephony import audio
+from telephony.device import DeviceUnavailable, SoundDeviceBridge
 from telephony.redact import mask_number
 from telephony.sip import message
 from telephony.sip.config import SipConfig
@@ -35,7 +36,20 @@ class CallManager:
         self.dialing: dict[str, Dialing] = {}
         self._lock = threading.Lock()
         self.play_pcm = audio.read_wav_pcm16(Path(cfg.play_wav)) if cfg.play_wav else None
+        self.device: SoundDeviceBridge | None = None  # the headset, opened at the first answer
         self.phone = HotlinePhone(cfg, self)
+
+    def player_for(self, call: HotlineCall) -> audio.AudioSource | None:
+        """What an answered call sends: the headset when configured (and it opens), else the WAV."""
+        if self.cfg.audio_device is not None:
+            if self.device is None:
+                try:
+                    self.device = SoundDeviceBridge(self.cfg.audio_device).open()
+                except DeviceUnavailable as exc:
+                    self.emit({"event": "error", "message": str(exc), "call_id": call.our_id})
+            if self.device is not None:
+                return self.device
+        return audio.PcmPlayer(self.play_pcm) if self.play_pcm is not None else None
 
     # -- from pyVoIP's SIP thread ----------------------------------------------------------------
     def on_new_call(self, call: HotlineCall) -> None:
@@ -96,12 +110,15 @@ class CallManager:
                 }
             )
 
-    @staticmethod
-    def _drain(call: HotlineCall, recorders: tuple[audio.WavRecorder, audio.WavRecorder] | None) -> None:
+    def _drain(self, call: HotlineCall, recorders: tuple[audio.WavRecorder, audio.WavRecorder] | None) -> None:
+        # the headset hears the call it speaks to, and nothing of a call on hold
+        to_device = self.device if call.player is self.device and not call.held_locally else None
         for rtp in call.RTPClients:
             while (frame := rtp.read_frame()) is not None:
                 if recorders:
                     recorders[0].write(frame)
+                if to_device is not None:
+                    to_device.write(frame)
             while rtp.tx_log:
                 frame = rtp.tx_log.popleft()
                 if recorders:
@@ -127,8 +144,7 @@ class CallManager:
             return
         call = self.call(cmd["call_id"])
         if name == "answer":
-            if self.play_pcm is not None:
-                call.player = audio.PcmPlayer(self.play_pcm)
+            call.player = self.player_for(call)
             call.answer()
             self.emit({"event": "call_answered", "call_id": call.our_id, "codec": call.codec})
         elif name == "reject":
@@ -143,7 +159,7 @@ class CallManager:
                 raise CommandError(f"bad DTMF digits {digits!r}")
             for rtp in call.RTPClients:
                 rtp.dtmf_out.extend(digits.upper())
-        elif name in ("hold", "resume", "blind_transfer"):
+        elif name in ("hold", "resume", "blind_transfer", "attended_transfer"):
             threading.Thread(target=self._slow_command, args=(call, cmd), name=name, daemon=True).start()
         else:
             raise CommandError(f"{name} is not implemented yet")
@@ -153,6 +169,8 @@ class CallManager:
         try:
             if cmd["cmd"] == "blind_transfer":
                 call.blind_transfer(str(cmd["target"]))
+            elif cmd["cmd"] == "attended_transfer":
+                call.attended_transfer(self.call(str(cmd["consult"])))
             else:
                 call.set_hold(cmd["cmd"] == "hold")
         except Exception as exc:
@@ -160,3 +178,6 @@ class CallManager:
 
     def stop(self) -> None:
         self.phone.stop()
+        if self.device is not None:
+            self.device.close()
+            self.device = None

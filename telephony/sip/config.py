@@ -43,6 +43,7 @@ class SipConfig:
     max_ringing_s: float = 120.0
     record_dir: str | None = None
     play_wav: str | None = None
+    audio_device: str | None = None  # the local sound device ("default" or a name/index); needs [audio]
     log_level: str = "info"
     disabled_fixes: frozenset[str] = frozenset()
 

@@ -230,6 +230,12 @@ class SipLine:
     def blind_transfer(self, call_id: str, target: str) -> None:
         self._call_cmd(call_id, "blind_transfer", target=target)
 
+    def attended_transfer(self, call_id: str, consult_call_id: str) -> None:
+        rec = self.history.get(consult_call_id)
+        if rec is None or rec.ended:
+            raise LineCommandError(f"no active call {consult_call_id}")
+        self._call_cmd(call_id, "attended_transfer", consult=consult_call_id)
+
     def dial(self, number: str) -> str:
         call_id = uuid.uuid4().hex
         self.history[call_id] = CallRecord(call_id, caller=number)

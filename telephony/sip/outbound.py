@@ -21,7 +21,6 @@ import structlog
 from pyVoIP import RTP, SIP
 from pyVoIP.VoIP import CallState
 
-from telephony import audio
 from telephony.redact import mask_number
 from telephony.sip import dialog, digest, message, sdp
 from telephony.sip.client import T1
@@ -206,8 +205,7 @@ def _answered(
         call.hangup()
         return
     call.answered(SIP.SIPMessage(message.for_pyvoip(ok)))
-    if mgr.play_pcm is not None:
-        call.player = audio.PcmPlayer(mgr.play_pcm)
+    call.player = mgr.player_for(call)
     mgr.start_session(call)
     mgr.emit({"event": "call_answered", "call_id": call.our_id, "codec": call.codec})
 

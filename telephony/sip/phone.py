@@ -261,6 +261,39 @@ class HotlineCall(VoIPCall):
                 self.end_detail = f"transferred to {target}"
         self.hangup()
 
+    def attended_transfer(self, consult: HotlineCall) -> None:
+        """Connect our peer to the peer of ``consult`` (RFC 5589 §7): REFER with a Refer-To carrying
+        ``Replaces`` of the consultation dialog; the peer's INVITE replaces that dialog at the target
+        (which then ends it), and on 202 Accepted we hang up this call. Only when our peer lists
+        ``replaces`` in Supported: otherwise it would ring the target as a new call, and the
+        consultation would stay up beside it."""
+        if consult is self:
+            raise InvalidStateError("a call cannot be transferred to itself")
+        for call in (self, consult):
+            if call.state != CallState.ANSWERED:
+                raise InvalidStateError(f"call {call.our_id} is {call.state.value}, not answered")
+        if "replaces" not in self.dialog.peer_supports:
+            raise InvalidStateError("the peer does not support Replaces; use a blind transfer")
+        target = consult.dialog.replaces_uri()
+        extra = [
+            ("Refer-To", f"<{target}>"),
+            ("Referred-By", f"<{self.sip.contact_uri}>"),
+            ("Contact", f"<{self.sip.contact_uri}>"),
+        ]
+        resp, _cseq, _via = self._in_dialog("REFER", extra)
+        if resp is None or resp.status >= 300:
+            why = f"{resp.status} {resp.reason}" if resp else "no answer"
+            raise InvalidStateError(f"transfer refused: {why}")
+        number = message.uri_of(consult.dialog.remote)
+        self.phone.manager.emit(
+            {"event": "call_transferred", "call_id": self.our_id, "target": number, "replaces": consult.our_id}
+        )
+        with self.lock:
+            if self.state == CallState.ANSWERED:
+                self.end_reason = "local_hangup"
+                self.end_detail = f"transferred to {number} (replacing {consult.our_id})"
+        self.hangup()
+
     def _bye_request(self, cseq: int) -> bytes:
         return self.dialog.request("BYE", cseq, self.sip.new_via())
 

@@ -21,7 +21,6 @@ from sqlalchemy import text
 
 from console import cli, commands
 from console.logs import reset_logging
-from store import kpi as _kpi_hooks  # noqa: F401 - its mapper events keep the KPI roll-ups of make_tickets current
 from store.db import current_revision, head_revision, open_store
 
 Hotline = Any  # the runner from tests/console/conftest.py (conftest modules are not importable by name)

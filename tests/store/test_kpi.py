@@ -26,15 +26,30 @@ Expected: offered 6, 接通率 4/6, service level (15 s) 3/6, (10 s) 2/6, abando
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import subprocess
+import sys
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Column, delete, select
+from sqlalchemy.sql.visitors import iterate
 
-from store.db import Store
-from store.kpi import KpiReport, compute_kpis, rebuild_rollups, rollups_match_tables
+import store
+from store.db import Store, open_store
+from store.kpi import (
+    KpiReport,
+    call_measures,
+    compute_kpis,
+    rebuild_rollups,
+    refresh_rollups,
+    rollups_match_tables,
+    ticket_measures,
+)
 from store.models import Call, Ticket
-from store.rollups import kpi_ticket_daily
+from store.rollups import kpi_dirty_days, kpi_ticket_daily
 from store.workcal import SHANGHAI
 
 FROM, TO = dt.date(2026, 11, 1), dt.date(2026, 11, 8)
@@ -96,7 +111,7 @@ def calls() -> list[Call]:
 
 @pytest.fixture
 def filled(store: Store) -> Store:
-    with store.session() as s:  # ORM writes: the roll-ups follow through the mapper events
+    with store.session() as s:  # ORM writes: the triggers mark their days dirty
         s.add_all(tickets())
         s.add_all(calls())
     return store
@@ -222,20 +237,155 @@ def test_rollups_follow_orm_changes_and_rebuild_agrees(filled: Store) -> None:
     assert nonzero(before) == nonzero(after)
 
 
-def test_writes_that_bypass_the_orm_are_noticed(filled: Store) -> None:
-    with filled.engine.begin() as conn:  # a Core insert: no mapper event, the roll-up misses it
-        conn.execute(Ticket.__table__.insert().values(
-            number="AS9999", client_request_id="core", status="已受理", created_at=at(11, 4, 9),
-            updated_at=at(11, 4, 9), urgency="一般", channel="phone", callback_consent=True, co_departments=[],
-            extension_days=0, urge_count=0, supervised=False, return_count=0, rehandle_count=0, version=1))
-    with filled.read() as s:
-        rep = compute_kpis(s, FROM, TO, None, now=NOW)
-        assert rep.source == "tables" and rep.total.cases.received == 7
+def _core_ticket(number: str, created: dt.datetime, **kw: Any) -> dict[str, Any]:
+    return dict(number=number, client_request_id=f"core-{number}", status="已受理", created_at=created,
+                updated_at=created, urgency="一般", channel="phone", callback_consent=True, co_departments=[],
+                extension_days=0, urge_count=0, supervised=False, return_count=0, rehandle_count=0, version=1,
+                district="铁东区", board="群众诉求", **kw)
+
+
+def _report_matches_tables(store: Store, by: str | None = None) -> KpiReport:
+    with store.read() as s:
+        fast = compute_kpis(s, FROM, TO, by, now=NOW)
+        slow = compute_kpis(s, FROM, TO, by, now=NOW, source="tables")
+        assert fast.source == "rollup"
+        assert fast.as_json()["groups"] == slow.as_json()["groups"] and fast.total == slow.total
+        assert rollups_match_tables(s)
+    return fast
+
+
+def test_core_writes_are_counted(filled: Store) -> None:
+    t = Ticket.__table__
+    with filled.engine.begin() as conn:  # Core: no ORM involved; the triggers mark the day
+        conn.execute(t.insert().values(**_core_ticket("AS9999", at(11, 4, 9))))
+    assert _report_matches_tables(filled).total.cases.received == 7
+    with filled.engine.begin() as conn:  # moves the ticket to another day and closes it
+        conn.execute(t.update().where(t.c.number == "AS9999").values(
+            created_at=at(11, 6, 9), closed_at=at(11, 6, 10), status="已办结"))
+    rep = _report_matches_tables(filled, "day")
+    assert {g.key: g.cases.closed for g in rep.groups}["2026-11-06"] == 1
+    with filled.engine.begin() as conn:
+        conn.execute(t.delete().where(t.c.number.in_(["AS9999", "AS0001"])))
+        conn.execute(Call.__table__.delete().where(Call.__table__.c.id == "c1"))
+    rep = _report_matches_tables(filled)
+    assert rep.total.cases.received == 5 and rep.total.calls is not None and rep.total.calls.offered == 5
+
+
+def test_unwatched_columns_mark_nothing(filled: Store) -> None:
     with filled.engine.begin() as conn:
         rebuild_rollups(conn)
+        conn.execute(Ticket.__table__.update().values(urge_count=Ticket.__table__.c.urge_count + 1))
+        assert conn.execute(select(kpi_dirty_days)).all() == []
+        conn.execute(Ticket.__table__.update().where(Ticket.__table__.c.number == "AS0004").values(status="已签收"))
+        assert conn.execute(select(kpi_dirty_days.c.kind, kpi_dirty_days.c.day)).all() == [("ticket", "2026-11-03")]
+
+
+def test_the_triggers_watch_every_column_the_measures_read() -> None:
+    path = Path(store.__file__).parent / "migrations" / "versions" / "0003_kpi_dirty_days.py"
+    spec = importlib.util.spec_from_file_location("migration_0003", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    watched = {table: set(cols) for table, _kind, _day, cols in migration.WATCHED}
+
+    def read(measures: dict[str, Any]) -> set[str]:
+        return {e.name for m in measures.values() for e in iterate(m) if isinstance(e, Column)}
+
+    assert read(ticket_measures()) | {"created_at", "board", "department", "district", "leaf_code"} \
+        <= watched["tickets"]
+    assert read(call_measures()) <= watched["calls"]
+
+
+def test_days_around_midnight_in_anshan(store: Store) -> None:
+    t = Ticket.__table__
+    with store.engine.begin() as conn:
+        conn.execute(delete(kpi_dirty_days))
+        conn.execute(t.insert(), [_core_ticket("AS0001", at(11, 3, 23, 59)),
+                                  _core_ticket("AS0002", at(11, 4, 0, 1)),
+                                  _core_ticket("AS0003", at(11, 4, 23, 59, 59))])
+        days = conn.execute(select(kpi_dirty_days.c.day).order_by(kpi_dirty_days.c.day)).scalars().all()
+    assert days == ["2026-11-03", "2026-11-04"]  # 15:59 and 16:01 UTC on the 3rd, 15:59 on the 4th
+    rep = _report_matches_tables(store, "day")
+    assert {g.key: g.cases.received for g in rep.groups} == {"2026-11-03": 1, "2026-11-04": 2}
+    with store.engine.begin() as conn:  # one minute later: 00:00 on the 4th, so the 4th
+        conn.execute(t.update().where(t.c.number == "AS0001").values(created_at=at(11, 4, 0, 0)))
+    rep = _report_matches_tables(store, "day")
+    assert {g.key: g.cases.received for g in rep.groups} == {"2026-11-04": 3}
+    with store.read() as s:
+        assert compute_kpis(s, dt.date(2026, 11, 4), dt.date(2026, 11, 5), now=NOW).total.cases.received == 3
+
+
+_SERVICE_WITHOUT_KPI = """
+import datetime as dt, sys
+from store.db import open_store
+from store.tickets import Actor, TicketDraft, apply_command, create_ticket
+from store.workcal import SHANGHAI
+store = open_store(sys.argv[1])
+t0 = dt.datetime(2026, 11, 3, 9, tzinfo=SHANGHAI)
+op = Actor("op1", "operator")
+with store.session() as s:
+    t = create_ticket(s, TicketDraft(nature="咨询", description="问政策", caller_phone="13912345678"), op, t0)
+    apply_command(s, t, "close_direct", op, t0 + dt.timedelta(minutes=3), answer="已解答")
+store.close()
+assert "store.kpi" not in sys.modules, "the point of this test: a writer that never imports store.kpi"
+"""
+
+
+def test_a_writer_that_never_imports_store_kpi(filled: Store) -> None:
     with filled.read() as s:
-        rep = compute_kpis(s, FROM, TO, None, now=NOW)
-        assert rep.source == "rollup" and rep.total.cases.received == 7
+        assert compute_kpis(s, FROM, TO, now=NOW).total.cases.received == 6  # refreshed, clean
+    url = filled.engine.url.render_as_string(hide_password=False)
+    subprocess.run([sys.executable, "-c", _SERVICE_WITHOUT_KPI, url], check=True, timeout=120)
+    rep = _report_matches_tables(filled)
+    assert (rep.total.cases.received, rep.total.cases.closed) == (7, 4)
+
+
+@pytest.mark.postgres
+def test_concurrent_refreshers_and_writers_on_postgresql(pg_url: str) -> None:
+    store_ = open_store(pg_url)
+    try:
+        t = Ticket.__table__
+        with store_.engine.begin() as conn:
+            conn.execute(t.insert(), [_core_ticket(f"AS{i:04d}", at(10, 1, 9) + dt.timedelta(days=i % 30, hours=i % 7))
+                                      for i in range(300)])
+        start = threading.Barrier(3, timeout=30)
+        errors: list[BaseException] = []
+
+        def refresher() -> None:
+            try:
+                start.wait()
+                for _ in range(5):
+                    with store_.engine.begin() as conn:
+                        refresh_rollups(conn)
+            except BaseException as exc:
+                errors.append(exc)
+
+        def writer() -> None:
+            try:
+                start.wait()
+                for i in range(0, 300, 10):
+                    with store_.engine.begin() as conn:
+                        conn.execute(t.update().where(t.c.number == f"AS{i:04d}").values(
+                            status="已办结", closed_at=at(10, 1, 9) + dt.timedelta(days=i % 30, hours=8)))
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=f) for f in (refresher, refresher, writer)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=60)
+        assert not any(th.is_alive() for th in threads) and errors == []
+        with store_.read() as s:
+            rep = compute_kpis(s, dt.date(2026, 10, 1), dt.date(2026, 11, 1), now=NOW)
+            assert rep.source == "rollup" and (rep.total.cases.received, rep.total.cases.closed) == (300, 30)
+            assert rollups_match_tables(s)
+        with store_.engine.begin() as conn:  # without the report's refresh: the refreshers left no day stale
+            refresh_rollups(conn)
+            stale = compute_kpis(conn, by="day", now=NOW).as_json()["groups"]
+            assert stale == compute_kpis(conn, by="day", now=NOW, source="tables").as_json()["groups"]
+    finally:
+        store_.close()
 
 
 def test_unknown_grouping_and_naive_bounds_are_refused(filled: Store) -> None:
@@ -282,3 +432,14 @@ def test_the_ticket_service_keeps_the_rollups_exact(store: Store) -> None:
     assert (c.received, c.dispatched, c.closed) == (2, 1, 1)  # the re-handled one is open again
     assert r(c, "direct_close_share") == (1, 2) and r(c, "satisfaction_rate") == (0, 1)
     assert {g.key for g in rep.groups} == {"rl", ""}
+
+
+def test_autogenerate_agrees_on_the_dirty_days_table(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from store.models import Base
+
+    with store.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert [d for d in diffs if "kpi_" in repr(d)] == []

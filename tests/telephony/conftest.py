@@ -19,7 +19,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from siprig import Kamailio
+from siprig import EventLog, Kamailio, Sipp, free_udp_port, line_config, started_line
+
+from telephony.events import Registered
+from telephony.sip import SipLine
 
 _users = itertools.count(1001)
 
@@ -58,3 +61,35 @@ def kamailio_plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kamaili
 def sip_user() -> str:
     """A fresh extension per test, so tests share one kamailio without seeing each other's calls."""
     return str(next(_users))
+
+
+@pytest.fixture
+def make_line(tmp_path: Path) -> Iterator:
+    lines: list[SipLine] = []
+
+    def make(kam: Kamailio, user: str, auto_answer: bool = True, **kw: object) -> tuple[SipLine, EventLog]:
+        log = EventLog()
+        line = started_line(line_config(kam, user, tmp_path, **kw), log)
+        lines.append(line)
+        if auto_answer:
+            log.on_offer = lambda ev: line.answer(ev.call_id)
+        assert log.wait_for(lambda e: isinstance(e, Registered), 8), f"not registered: {log.events}"
+        return line, log
+
+    yield make
+    for line in lines:
+        line.stop()
+
+
+@pytest.fixture
+def sipp(tmp_path: Path) -> Iterator:
+    runs: list[Sipp] = []
+
+    def run(scen: str, *args: str, name: str = "sipp") -> Sipp:
+        s = Sipp(tmp_path / f"{name}{len(runs)}", scen, ["-p", str(free_udp_port()), *args]).start()
+        runs.append(s)
+        return s
+
+    yield run
+    for s in runs:
+        s.stop()

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telephony.events import CallOffered, Event
+from telephony import audio
+from telephony.events import CallEnded, CallOffered, Event
 from telephony.sip import SipConfig, SipLine
 
 RIG = Path(__file__).resolve().parent / "rig"
@@ -402,3 +403,24 @@ class Baresip:
 
         dumps = sorted((self.workdir / "dumps").glob("dump-*-dec.wav"))
         return audio.read_wav_pcm16(dumps[0]) if dumps else b""
+
+
+def via_kamailio(kam: Kamailio, user: str, *extra: str) -> list[str]:
+    return [f"127.0.0.1:{kam.port}", "-s", user, "-m", "1", *extra]
+
+
+def recording(tmp_path: Path, call_id: str, direction: str) -> bytes:
+    return audio.read_wav_pcm16(tmp_path / "rec" / f"{call_id}-{direction}.wav")
+
+
+def ended(log: EventLog, timeout: float = 10) -> CallEnded:
+    ev = log.wait_for(lambda e: isinstance(e, CallEnded), timeout)
+    assert isinstance(ev, CallEnded), f"no call_ended: {log.events}"
+    return ev
+
+
+def uas(kam: Kamailio, tmp_path: Path, name: str, *extra: str) -> Sipp:
+    """The citizen's phone on the port kamailio sends 0-numbers to."""
+    return Sipp(
+        tmp_path / f"uas-{name}", scenario(name), ["-p", str(kam.uas_port), "-m", "1", *extra]
+    ).start()

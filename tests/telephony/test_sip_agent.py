@@ -8,14 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from siprig import PASSWORD, Kamailio, Sipp, free_port_block, free_udp_port, kill_group, scenario
+from siprig import IS_ROOT, PASSWORD, Kamailio, Sipp, free_port_block, free_udp_port, kill_group, scenario
 
+from store import calls
+from store.db import open_store
+from store.models import Call
 from telephony import audio
 
 pytestmark = pytest.mark.sip
 
 
-def test_agent_answers_plays_records_and_hangs_up(kamailio: Kamailio, sip_user: str, tmp_path: Path) -> None:
+def test_agent_answers_plays_records_hangs_up_and_fills_the_store(kamailio: Kamailio, sip_user: str, tmp_path: Path) -> None:
     wav = tmp_path / "greeting.wav"
     audio.write_wav_pcm16(wav, audio.tone(440, 2.0))
     rtp = free_port_block(10)
@@ -23,6 +26,7 @@ def test_agent_answers_plays_records_and_hangs_up(kamailio: Kamailio, sip_user: 
         f'[sip]\nserver = "127.0.0.1"\nport = {kamailio.port}\nusername = "{sip_user}"\npassword = "{PASSWORD}"\n'
         f'bind_ip = "127.0.0.1"\nsip_port = {free_udp_port()}\nrtp_port_min = {rtp}\nrtp_port_max = {rtp + 9}\n'
         f'[logging]\nfile = "{tmp_path / "hotline.log"}"\n'
+        f'[store]\nurl = "sqlite:///{tmp_path / "hotline.sqlite3"}"\n'
     )
     cmd = [
         sys.executable,
@@ -34,7 +38,7 @@ def test_agent_answers_plays_records_and_hangs_up(kamailio: Kamailio, sip_user: 
         "--answer-after",
         "0",
         "--hangup-after",
-        "1.5",
+        "3",
         "--play",
         str(wav),
         "--record",
@@ -53,7 +57,7 @@ def test_agent_answers_plays_records_and_hangs_up(kamailio: Kamailio, sip_user: 
         assert json.loads(first)["event"] == "registered", first + agent.stderr.read()  # type: ignore[union-attr]
         citizen = Sipp(
             tmp_path / "sipp",
-            scenario("citizen_call.xml", hangup="local"),
+            scenario("citizen_call.xml", hangup="local", dtmf=True),
             [
                 f"127.0.0.1:{kamailio.port}",
                 "-s",
@@ -89,6 +93,22 @@ def test_agent_answers_plays_records_and_hangs_up(kamailio: Kamailio, sip_user: 
     sent = audio.read_wav_pcm16(tmp_path / "rec" / f"{end['call_id']}-tx.wav")
     assert audio.goertzel_share(heard[: audio.RATE * 2], 1000) > 0.8
     assert audio.goertzel_share(sent[: audio.RATE * 2], 440) > 0.8
+    # the call and its events are in the store, as the console would have written them
+    store = open_store(f"sqlite:///{tmp_path / 'hotline.sqlite3'}", migrate=False)
+    try:
+        with store.read() as s:
+            call = s.get(Call, end["call_id"])
+            assert call is not None and call.direction == "in" and call.remote_number == "13800138100"
+            assert call.caller_id is not None and call.answered_at is not None
+            assert call.end_reason == "local_hangup" and call.ended_at > call.answered_at >= call.offered_at
+            assert call.recording_path == str((tmp_path / "rec" / end["call_id"]).resolve())
+            kinds = [e.kind for e in calls.call_events(s, end["call_id"])]
+            digits = "".join(e.data["digit"] for e in calls.call_events(s, end["call_id"]) if e.kind == "dtmf")
+    finally:
+        store.close()
+    assert kinds[:2] == ["offered", "answered"] and kinds[-1] == "ended", kinds
+    if IS_ROOT:  # sipp plays the RFC 2833 digits from a pcap, which needs a raw socket
+        assert digits == "42" == "".join(e["digit"] for e in events if e["event"] == "dtmf")
     assert (
         "secret" not in (tmp_path / "hotline.log").read_text()
         if (tmp_path / "hotline.log").exists()

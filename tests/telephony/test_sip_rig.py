@@ -12,74 +12,27 @@ import shutil
 import socket
 import struct
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from siprig import (
     IS_ROOT,
     Baresip,
-    EventLog,
     Kamailio,
     Sipp,
+    ended,
     free_udp_port,
-    line_config,
+    recording,
     scenario,
-    started_line,
+    uas,
+    via_kamailio,
 )
 
 from telephony import audio
 from telephony.events import CallEnded, CallOffered, CallRejected, Dtmf, Registered
 from telephony.line import LineCommandError
-from telephony.sip import SipLine
 
 pytestmark = pytest.mark.sip
-
-
-@pytest.fixture
-def make_line(tmp_path: Path) -> Iterator:
-    lines: list[SipLine] = []
-
-    def make(kam: Kamailio, user: str, auto_answer: bool = True, **kw: object) -> tuple[SipLine, EventLog]:
-        log = EventLog()
-        line = started_line(line_config(kam, user, tmp_path, **kw), log)
-        lines.append(line)
-        if auto_answer:
-            log.on_offer = lambda ev: line.answer(ev.call_id)
-        assert log.wait_for(lambda e: isinstance(e, Registered), 8), f"not registered: {log.events}"
-        return line, log
-
-    yield make
-    for line in lines:
-        line.stop()
-
-
-@pytest.fixture
-def sipp(tmp_path: Path) -> Iterator:
-    runs: list[Sipp] = []
-
-    def run(scen: str, *args: str, name: str = "sipp") -> Sipp:
-        s = Sipp(tmp_path / f"{name}{len(runs)}", scen, ["-p", str(free_udp_port()), *args]).start()
-        runs.append(s)
-        return s
-
-    yield run
-    for s in runs:
-        s.stop()
-
-
-def via_kamailio(kam: Kamailio, user: str, *extra: str) -> list[str]:
-    return [f"127.0.0.1:{kam.port}", "-s", user, "-m", "1", *extra]
-
-
-def recording(tmp_path: Path, call_id: str, direction: str) -> bytes:
-    return audio.read_wav_pcm16(tmp_path / "rec" / f"{call_id}-{direction}.wav")
-
-
-def ended(log: EventLog, timeout: float = 10) -> CallEnded:
-    ev = log.wait_for(lambda e: isinstance(e, CallEnded), timeout)
-    assert isinstance(ev, CallEnded), f"no call_ended: {log.events}"
-    return ev
 
 
 # -- registration ------------------------------------------------------------------------------------
@@ -364,13 +317,6 @@ def test_line_is_back_after_a_pbx_restart(tmp_path: Path, sip_user: str, make_li
 
 
 # -- outbound calls (call-backs) -----------------------------------------------------------------------
-def uas(kam: Kamailio, tmp_path: Path, name: str, *extra: str) -> Sipp:
-    """The citizen's phone on the port kamailio sends 0-numbers to."""
-    return Sipp(
-        tmp_path / f"uas-{name}", scenario(name), ["-p", str(kam.uas_port), "-m", "1", *extra]
-    ).start()
-
-
 def test_outbound_call_with_407_ack_audio_and_dtmf(
     kamailio: Kamailio, sip_user: str, make_line, tmp_path: Path
 ) -> None:

@@ -103,3 +103,26 @@ def test_dial_and_real_time_scheduler_delivers_from_a_line_thread() -> None:
     assert set(threads) == {"simline"}
     line.hangup(call_id)
     line.stop()
+
+
+def test_attended_transfer_joins_the_caller_to_the_consultation_call() -> None:
+    line, sched, events = started([ScriptedCall("13800138000", ring_at=0.0)])
+    sched.advance(0.1)
+    caller = events[-1].call_id  # type: ignore[attr-defined]
+    line.answer(caller)
+    line.hold(caller)
+    consult = line.dial("0310")
+    sched.advance(1.0)
+    with pytest.raises(LineCommandError):
+        line.attended_transfer(caller, caller)
+    line.attended_transfer(caller, consult)
+    sched.advance(0.1)
+    transferred = [e for e in events if e.name == "call_transferred"]
+    assert [(e.call_id, e.target, e.replaces) for e in transferred] == [  # type: ignore[attr-defined]
+        (caller, "0310", consult)
+    ]
+    assert {e.call_id: e.reason for e in events if isinstance(e, CallEnded)} == {
+        caller: "local_hangup", consult: "remote_bye"
+    }
+    with pytest.raises(LineCommandError):
+        line.attended_transfer(caller, consult)

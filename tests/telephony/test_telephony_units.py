@@ -12,7 +12,7 @@ from pyVoIP import RTP, SIP
 from telephony import audio
 from telephony.events import CallEnded, CallOffered, Dtmf, event_from_dict
 from telephony.redact import mask_number, redact_processor, redact_text
-from telephony.sip import digest, message, sdp
+from telephony.sip import dialog, digest, message, sdp
 from telephony.sip.client import granted_expiry, refresh_delay
 from telephony.sip.config import FIXES, SipConfig
 from telephony.sip.rtp import HotlineRTPClient, parse_telephone_event, telephone_event_packets
@@ -305,3 +305,17 @@ def test_dtmf_flood_is_capped() -> None:
             struct.pack(">BBHII", 0x80, 0x80 | 101, i, 1000 + 800 * i, 1) + bytes([1, 0x8A, 0, 160])
         )
     assert len(digits) == 10 and c.dropped_dtmf == 190
+
+
+# -- dialogs and Replaces ----------------------------------------------------------------------------
+def test_dialog_tags_option_tags_and_the_replaces_uri() -> None:
+    assert dialog.tag_of('"A" <sip:a@h;lr>;tag=abc;x=1') == "abc"
+    assert dialog.tag_of("sip:a@h;tag=zz") == "zz" and dialog.tag_of("<sip:a@h>") == ""
+    empty = message.parse(invite())  # "Supported:" with no value lists nothing
+    assert dialog.option_tags(empty) == frozenset()
+    msg = message.parse(invite().replace(b"Supported:\r\n", b"k: Replaces, timer\r\nSupported: 100rel\r\n"))
+    uas = dialog.uas_dialog(msg, "ours")
+    assert uas.peer_supports == {"replaces", "timer", "100rel"}
+    assert (uas.local_tag, uas.remote_tag) == ("ours", "abc")
+    # for the peer, to-tag is its own tag (our remote tag); the URI is its address, escaped
+    assert uas.replaces_uri() == "sip:13800138000@127.0.0.1?Replaces=call-1%3Bto-tag%3Dabc%3Bfrom-tag%3Dours"
