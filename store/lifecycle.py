@@ -119,8 +119,7 @@ HOTLINE = frozenset({"operator", "supervisor", "admin"})
 SUPERVISORS = frozenset({"supervisor", "admin"})
 DEPT = frozenset({"department", "backend"})
 
-MAX_EXTENSION_DAYS = 30  # sanity bound; the deadline policy may allow fewer
-RETURN_WINDOW_WORKING_DAYS = 2  # 退单 within 1–2 working days of dispatch
+MAX_EXTENSION_DAYS = 30  # sanity bound of the argument; the deadline policy (extension_refusal) allows fewer
 
 # Fields set at intake, and which of them the hotline may still edit in each state.
 INTAKE_FIELDS: tuple[str, ...] = (
@@ -173,6 +172,14 @@ class DeadlineCalculator(Protocol):
                  ) -> dt.datetime: ...
 
     def extend(self, deadline: dt.datetime, *, working_days: int) -> dt.datetime: ...
+
+    def extension_refusal(self, working_days: int) -> str | None:
+        """Why a 延期 of this many working days is outside the policy, or None."""
+        ...
+
+    def return_deadline(self, dispatched_at: dt.datetime) -> dt.datetime:
+        """The last moment a department may return (退单) a ticket dispatched then."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -379,14 +386,20 @@ def grant_within_request(ctx: Context) -> str | None:
     return None
 
 
+def extension_within_policy(ctx: Context) -> str | None:
+    days = ctx.args.get("extension_days")
+    if ctx.deadlines is None or days is None:
+        return None
+    return ctx.deadlines.extension_refusal(days)
+
+
 def within_return_window(ctx: Context) -> str | None:
     dispatched = ctx.current.get("dispatched_at")
     if ctx.deadlines is None or dispatched is None:
         return None
-    limit = ctx.deadlines.extend(dispatched, working_days=RETURN_WINDOW_WORKING_DAYS)
+    limit = ctx.deadlines.return_deadline(dispatched)
     if ctx.now > limit:
-        return (f"a ticket may only be returned within {RETURN_WINDOW_WORKING_DAYS} working days of "
-                f"dispatch (until {limit.isoformat()})")
+        return f"the window for returning (退单) this ticket closed at {limit.isoformat()}"
     return None
 
 
@@ -476,12 +489,12 @@ COMMANDS: Mapping[str, Command] = {c.name: c for c in (
     Command("request_extension", "延期申请", frozenset({ACCEPTED, IN_PROGRESS}), None, DEPT,
             required=("reason", "extension_days"),
             effects=(("extension", const("requested")), ("extension_days", arg("extension_days"))),
-            guards=(before_expiry, no_open_extension)),
+            guards=(before_expiry, no_open_extension, extension_within_policy)),
     Command("approve_extension", "延期批准", frozenset({ACCEPTED, IN_PROGRESS}), None, SUPERVISORS,
             optional=("extension_days",),
             effects=(("extension", const("approved")), ("extension_days", granted_days),
                      ("deadline", extended_deadline)),
-            guards=(extension_requested, grant_within_request)),
+            guards=(extension_requested, grant_within_request, extension_within_policy)),
     Command("refuse_extension", "延期驳回", frozenset({ACCEPTED, IN_PROGRESS}), None, SUPERVISORS,
             required=("reason",),
             effects=(("extension", const("refused")), ("extension_days", const(0))),

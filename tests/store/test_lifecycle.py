@@ -29,6 +29,12 @@ class CalendarDays:
     def extend(self, deadline: dt.datetime, *, working_days: int) -> dt.datetime:
         return deadline + dt.timedelta(days=working_days)
 
+    def extension_refusal(self, working_days: int) -> str | None:
+        return None if working_days <= 10 else f"at most 10 days, not {working_days}"
+
+    def return_deadline(self, dispatched_at: dt.datetime) -> dt.datetime:
+        return dispatched_at + dt.timedelta(days=2)
+
 
 CAL = CalendarDays()
 CREATE_ARGS = {"number": "AS20261127000001", "client_request_id": "req-1", "nature": "投诉",
@@ -261,7 +267,9 @@ def test_guards() -> None:
     refused("request_extension", walk(lc.IN_PROGRESS), "department", {"reason": "x", "extension_days": 2}, late,
             match="has passed")
     refused("approve_extension", walk(lc.IN_PROGRESS), "supervisor", {}, match="no extension is pending")
-    refused("return", walk(lc.DISPATCHED), "department", {"reason": "x"}, late, match="within 2 working days")
+    refused("return", walk(lc.DISPATCHED), "department", {"reason": "x"}, late, match="window for returning")
+    refused("request_extension", walk(lc.IN_PROGRESS), "department", {"reason": "x", "extension_days": 11},
+            match="at most 10 days")
     direct = apply_changes(walk(lc.RECEIVED), plan("close_direct", walk(lc.RECEIVED), "operator", {"answer": "a"}, T0))
     refused("evaluate", direct, "operator", {"satisfaction": "不满意", "reason": "x", "department_at_fault": True},
             match="no department can be at fault")
