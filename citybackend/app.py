@@ -18,7 +18,7 @@ import structlog
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -131,10 +131,13 @@ async def _form(request: Request) -> dict[str, str]:
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
         raise Open311Error(413, f"body larger than {MAX_BODY} bytes")
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise Open311Error(413, f"body larger than {MAX_BODY} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise Open311Error(413, f"body larger than {MAX_BODY} bytes")
+    except ClientDisconnect:  # the client went away mid-body (killed, timed out): nothing to do
+        raise Open311Error(400, "the request body was not received in full") from None
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
@@ -379,6 +382,13 @@ def build_app(settings: BackendSettings) -> Starlette:
         assert isinstance(exc, HTTPException)
         return _error(exc.status_code, str(exc.detail))
 
+    async def on_db_error(request: Request, exc: Exception) -> JSONResponse:
+        # busy or unreachable database: the client retries (no traceback: it is not a bug here)
+        log.warning("database_error", error_type=type(exc).__name__)
+        response = _error(503, "temporary failure, retry later")
+        response.headers["retry-after"] = "1"
+        return response
+
     async def on_any_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected_error", error_type=type(exc).__name__)
         return _error(503, "temporary failure, retry later")
@@ -398,26 +408,34 @@ def build_app(settings: BackendSettings) -> Starlette:
     ]
     return Starlette(
         routes=routes,
-        exception_handlers={Open311Error: on_open311_error, HTTPException: on_http_error, Exception: on_any_error},
+        exception_handlers={
+            Open311Error: on_open311_error,
+            HTTPException: on_http_error,
+            sa.exc.SQLAlchemyError: on_db_error,
+            Exception: on_any_error,
+        },
     )
 
 
 def _insert_once(engine: sa.Engine, values: dict[str, Any]) -> tuple[int, bool]:
-    """Insert the request unless its client id exists; the unique index settles races."""
+    """Insert the request unless its client id exists; the unique index settles races.
+
+    The insert comes first (one transaction in the common case); a duplicate client id, a retry,
+    fails on the unique index and reads the first request's id instead.
+    """
     select = sa.select(requests_t.c.service_request_id).where(
         requests_t.c.client_request_id == values["client_request_id"]
     )
     for _attempt in range(3):
-        with engine.begin() as conn:
-            found = conn.execute(select).scalar()
-            if found is not None:
-                return int(found), False
         try:
             with engine.begin() as conn:
                 srid = conn.execute(sa.insert(requests_t).values(**values)).inserted_primary_key[0]
                 return int(srid), True
         except sa.exc.IntegrityError:
-            continue  # a concurrent POST with the same client id won: read its id
+            with engine.connect() as conn:
+                found = conn.execute(select).scalar()
+            if found is not None:
+                return int(found), False
     raise Open311Error(503, "could not store the request, retry")
 
 

@@ -193,7 +193,7 @@ class TaxonomyConfig(Section):
 class UiConfig(Section):
     language: Literal["zh_CN", "en"] = "zh_CN"
     theme: str = "textual-dark"
-    fps: Annotated[int, Field(ge=1, le=120)] = 30
+    fps: Annotated[int, Field(ge=1, le=120)] = 60
     disable_kitty_keyboard: bool = False
     wrapup_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
     duplicate_window_hours: Annotated[int, Field(ge=0, le=24 * 90)] = 72
@@ -219,6 +219,19 @@ class KeymapConfig(Section):
     quit: str = "ctrl+q"
     worklists: str = "f11"
     dtmf: str = "f12"
+    # the worklists screen (console/screens/worklists.py); it saves a 回访 with ``save``
+    worklists_dial: str = "d"
+    worklists_reached: str = "1"
+    worklists_no_answer: str = "2"
+    worklists_wrong_number: str = "3"
+    worklists_record: str = "e"
+    worklists_close: str = "escape"
+    worklists_missed: str = "m"
+    worklists_visits: str = "v"
+    worklists_next_page: str = "n"
+    worklists_prev_page: str = "p"
+    worklists_refresh: str = "r"
+    worklists_backlog: str = "b"
 
     @field_validator("*")
     @classmethod

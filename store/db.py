@@ -14,17 +14,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# alembic is imported only when a migration has to run: loading it and the migration scripts costs
+# ~0.3 s of every start, and a store already at SCHEMA_HEAD needs neither (tests/store/test_db.py
+# checks that SCHEMA_HEAD is the newest migration).
+SCHEMA_HEAD = "0004"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -102,6 +106,8 @@ def make_engine(
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
@@ -110,10 +116,14 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     assert head is not None
     return head
@@ -143,9 +153,14 @@ def upgrade(engine: Engine) -> str:
     newer release, instead of guessing.
     """
     url = engine.url.render_as_string(hide_password=False)
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
     try:
         rev = current_revision(engine)
+        if rev == SCHEMA_HEAD:
+            return rev
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory(str(MIGRATIONS_DIR))
         if rev is not None and script.get_revision(rev) is None:  # pragma: no cover - alembic raises
             raise StoreError(f"store: schema revision {rev} is newer than this program knows; upgrade it")
         command.upgrade(alembic_config(engine), "head")

@@ -1,8 +1,13 @@
 """``hotline demo``: everything on this machine with nothing configured.
 
-Until the operator console lands (issue 5) the demo is a guided tour on the command line: it makes a
-SQLite store in a demo folder, writes a realistic history, prints the centre's KPIs, classifies a few
-things callers say with the built-in taxonomy, and lets the simulated line ring a few calls that a
+By default it starts the operator console: a SQLite store in a demo folder seeded with a month of
+history, the built-in taxonomy, the reference city backend on loopback with the sync worker sending
+it the tickets, and the simulated line ringing realistic calls every few seconds (repeat callers
+from the history, some who hang up while it rings). A demo operator is logged in by itself, so the
+first call rings a few seconds after start.
+
+``--no-ui`` keeps the guided tour on the command line: it writes the history, prints the centre's
+KPIs, classifies a few things callers say, and lets the simulated line ring a few calls that a
 scripted operator answers (or that hang up while ringing).
 """
 
@@ -26,12 +31,24 @@ DEMO_QUERIES = ("楼上漏水", "暖气不热乎", "nqbr", "dt困人", "包工�
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     demo = subparsers.add_parser("demo", help="run the demo: a seeded store, KPIs, search and a simulated line")
     demo.add_argument("--data-dir", type=Path, help="where the demo store goes (default: a new temporary folder)")
-    demo.add_argument("--tickets", type=int, default=3000, metavar="N", help="history to seed (default 3000)")
-    demo.add_argument("--calls", type=int, default=4, metavar="N", help="simulated calls to ring (default 4)")
+    demo.add_argument("--tickets", type=int, metavar="N", help="history to seed (default 1000; 3000 with --no-ui)")
+    demo.add_argument("--calls", type=int, metavar="N", help="simulated calls to ring (default 200; 4 with --no-ui)")
+    demo.add_argument("--no-ui", action="store_true", help="the command-line tour instead of the console")
+    demo.add_argument("--no-backend", action="store_true", help="do not start the reference city backend")
     demo.set_defaults(handler=run_demo)
 
 
 def run_demo(args: argparse.Namespace, ctx: CommandContext) -> int:
+    if args.no_ui:
+        args.tickets = 3000 if args.tickets is None else args.tickets
+        args.calls = 4 if args.calls is None else args.calls
+        return run_tour(args, ctx)
+    from console.commands._demo_ui import run_demo_ui
+
+    return run_demo_ui(args, ctx)
+
+
+def run_tour(args: argparse.Namespace, ctx: CommandContext) -> int:
     from console.commands import format_table
     from console.commands.kpi import CALL_COLUMNS, CASE_COLUMNS, _row
     from console.commands.seed import _taxonomy_leaves

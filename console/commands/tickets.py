@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.commands import format_table, local_times, print_json
@@ -28,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     show.add_argument("number", help="the ticket number, e.g. AS20261128000123")
     show.add_argument("--json", action="store_true", help="the ticket as JSON with its `events` array")
     show.set_defaults(handler=run_show)
+
+    create = actions.add_parser("create", help="file tickets from other channels (web form, app, mailbox)")
+    create.add_argument("--json-file", required=True, type=Path, metavar="FILE",
+                        help="a JSON array of tickets; prints a JSON array of the created numbers")
+    create.set_defaults(handler=run_create)
 
 
 def run_list(args: argparse.Namespace, ctx: CommandContext) -> int:
@@ -67,3 +73,41 @@ def run_show(args: argparse.Namespace, ctx: CommandContext) -> int:
     print(format_table([local_times(e) for e in events],
                        ["seq", "at", "actor", "actor_role", "command", "field", "old", "new", "reason"]))
     return 0
+
+
+def run_create(args: argparse.Namespace, ctx: CommandContext) -> int:
+    """Each entry is validated and saved (with its outbox row) in its own transaction, so a bad entry
+    loses none of the good ones; bad ones are reported by index on stderr (exit code 1)."""
+    import json
+    import sys
+
+    from console.cli import CommandError
+    from store.db import utcnow
+    from store.tickets import Actor, TicketError, create_ticket, draft_from
+
+    try:
+        entries = json.loads(args.json_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CommandError(f"tickets create: cannot read {args.json_file} as JSON: {exc}") from None
+    if not isinstance(entries, list):
+        raise CommandError(f"tickets create: {args.json_file} must hold a JSON array of tickets")
+    actor = Actor("channel-intake", "system")
+    numbers: list[str] = []
+    bad = 0
+    for index, entry in enumerate(entries):
+        try:
+            if not isinstance(entry, dict):
+                raise TicketError("expected a JSON object")
+            data = dict(entry)
+            request_id = data.pop("client_request_id", None)
+            if request_id is not None and not isinstance(request_id, str):
+                raise TicketError("client_request_id must be a string")
+            draft = draft_from(data)
+            with ctx.store.session() as session:
+                ticket = create_ticket(session, draft, actor, utcnow(), client_request_id=request_id)
+                numbers.append(ticket.number)
+        except TicketError as exc:
+            bad += 1
+            print(f"hotline: tickets create: entry {index}: {exc}", file=sys.stderr)
+    print_json(numbers)
+    return 1 if bad else 0

@@ -11,6 +11,7 @@ from citybackend.app import BackendSettings, Service, build_app
 from citybackend.tables import create_engine
 
 KEY = "test-key-1"
+FORM = "application/x-www-form-urlencoded"
 SERVICES = [Service("L1", "路灯不亮", "城市管理", ("地址",)), Service("L2", "噪音", "环境", ())]
 
 
@@ -99,3 +100,39 @@ def test_department_actions_append_ordered_updates(client: TestClient) -> None:
     after = client.get("/servicerequestupdates.json", params={"after": feed[0]["update_id"]}).json()
     assert [u["update_id"] for u in after] == [u["update_id"] for u in feed[1:]]
     assert client.get(f"/requests/{srid}.json").json()[0]["status"] == "closed"
+
+
+def test_hotline_updates_are_idempotent_and_marked_in_the_feed(client: TestClient) -> None:
+    srid = _post(client).json()[0]["service_request_id"]
+    form = {"api_key": KEY, "service_request_id": srid, "update_id": "c-1:2", "status": "dispatch"}
+    first = client.post("/servicerequestupdates.json", data=form)
+    again = client.post("/servicerequestupdates.json", data=form)
+    assert first.status_code == again.status_code == 201
+    assert first.json()[0]["update_id"] == again.json()[0]["update_id"]
+    feed = client.get("/servicerequestupdates.json").json()
+    assert [(u["source"], u["action"], u["client_request_id"]) for u in feed] == [("hotline", "dispatch", "c-1")]
+    assert client.get(f"/requests/{srid}.json").json()[0]["status"] == "dispatched"
+    for bad, status in (({"update_id": ""}, 400), ({"service_request_id": "x"}, 400),
+                        ({"service_request_id": "999"}, 404), ({"api_key": "no"}, 403)):
+        assert client.post("/servicerequestupdates.json", data={**form, "update_id": "k2", **bad}).status_code == status
+
+
+def test_extension_requests_carry_days_and_a_reason(client: TestClient) -> None:
+    srid = _post(client).json()[0]["service_request_id"]
+    url = f"/requests/{srid}/request_extension.json"
+    assert client.post(url, data={"api_key": KEY, "reason": "r"}).status_code == 400
+    assert client.post(url, data={"api_key": KEY, "reason": "r", "extension_days": "99"}).status_code == 400
+    assert client.post(url, data={"api_key": KEY, "extension_days": "3"}).status_code == 400
+    assert client.post(url, data={"api_key": KEY, "reason": "r", "extension_days": "3"}).status_code == 201
+    assert client.post(f"/requests/{srid}/reply.json", data={"api_key": KEY}).status_code == 400
+    assert client.post(f"/requests/{srid}/accept.json", data={"description": "x"}).status_code == 403
+    assert client.get("/servicerequestupdates.json").json()[0]["extension_days"] == 3
+
+
+def test_undecodable_bodies_and_bad_cursors(client: TestClient) -> None:
+    bad = client.post("/requests.json", content=b"api_key=\xff\xfe", headers={"content-type": FORM})
+    assert bad.status_code == 400 and bad.json()[0]["code"] == 400
+    assert client.post("/requests.json", content=b"{not json", headers={"content-type": "application/json"}
+                       ).status_code == 415
+    assert client.get("/servicerequestupdates.json", params={"after": "-1"}).status_code == 400
+    assert client.get("/requests.json").json() == []

@@ -8,12 +8,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from store.db import StoreError, current_revision, head_revision, open_store
+from store.db import SCHEMA_HEAD, StoreError, current_revision, head_revision, open_store
 from store.models import User
 
 
 def test_open_migrates_to_head(store) -> None:
     assert current_revision(store.engine) == head_revision()
+
+
+def test_schema_head_constant_is_the_newest_migration() -> None:
+    # open_store skips alembic when the database is at SCHEMA_HEAD: a new migration must move it
+    assert head_revision() == SCHEMA_HEAD
 
 
 def test_datetimes_come_back_aware_utc(store) -> None:

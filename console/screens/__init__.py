@@ -1,0 +1,1 @@
+"""Screens of the operator console: login, the desk, help and the desk's dialogs."""

@@ -1,0 +1,535 @@
+"""The worklists screen: 漏接回拨 (missed calls to call back) and 回访 (follow-up calls after 办结).
+
+    WorklistsScreen(service: WorklistService, translator: console.i18n.Translator,
+                    *, refresh_seconds: float | None = 30.0)
+
+``service`` (console/services/worklists.py) owns the store and the ``dial`` callable; the screen only
+shows its pages and turns keys into its calls, each in a thread worker so the UI never waits on the
+store or the line. ``translator`` gives the language; this module adds its own catalogue.
+``refresh_seconds=None`` turns the periodic refresh off (tests, snapshots).
+
+When a worklist call is placed the screen posts ``WorklistsScreen.CallPlaced(placed)`` (it bubbles to
+the app: ``@on(WorklistsScreen.CallPlaced)`` on the desk shows the call; ``placed.call_id`` is the
+line's call id).
+
+Keys (every binding has an id for ``[keymap]``, see KEYS): ``d`` dial the selected row; on 漏接回拨
+``1`` reached, ``2`` no answer, ``3`` wrong number (records the outcome of the last call placed for
+that row, or of a callback made elsewhere); on 回访 ``e`` opens the result form without dialling
+(dialling opens it too), ``ctrl+s`` saves it, ``escape`` closes it (with no form open: back to the
+desk); ``m`` / ``v`` switch lists; ``n`` / ``p`` page; ``r`` refreshes; ``b`` adds the older 回访
+still waiting (积压) to yesterday's. Tables are diffed on refresh (update_cell / add_row /
+remove_row), never rebuilt, and hold one page at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.cells import cell_len
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingsMap, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import (
+    Checkbox,
+    DataTable,
+    Footer,
+    Input,
+    RadioButton,
+    RadioSet,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.worker import get_current_worker
+
+from console.i18n import Translator
+from console.services.worklists import DueRow, MissedRow, Page, PlacedCall, WorklistError, WorklistService
+from store.workcal import SHANGHAI
+
+CATALOGUE = {
+    "zh_CN": {
+        "title": "工作清单", "title.backlog": "工作清单（回访含积压）", "tab.missed": "漏接回拨", "tab.visits": "回访",
+        "col.idx": "序号", "col.phone": "号码", "col.name": "姓名", "col.last": "最近来电", "col.missed": "未接",
+        "col.reason": "情况", "col.tries": "已拨", "col.state": "状态", "col.ticket": "工单号",
+        "col.caller": "来电人", "col.dept": "承办部门", "col.closed": "办结时间", "col.failed": "未接通",
+        "reason.cancelled": "振铃挂断", "reason.abandoned": "排队放弃", "reason.rejected": "拒接",
+        "reason.failed": "呼叫失败", "reason.other": "未接听",
+        "state.dialing": "回拨中", "state.visiting": "回访中",
+        "pager": "第 {page}/{pages} 页，共 {total} 条", "empty.missed": "没有待回拨的漏接来电",
+        "empty.visits": "没有待回访的工单",
+        "key.dial": "拨打", "key.reached": "已接通", "key.no_answer": "无人接听", "key.wrong": "号码错误",
+        "key.evaluate": "登记回访", "key.save": "保存回访", "key.close": "返回", "key.next": "下一页",
+        "key.prev": "上一页", "key.refresh": "刷新", "key.backlog": "积压", "key.missed": "漏接", "key.visits": "回访",
+        "form.title": "回访 {number}  {caller}  {phone}  承办部门：{dept}",
+        "form.reason": "原因（不满意时必填）", "form.fault": "部门责任，发回重办",
+        "form.hint": "Ctrl+S 保存    Esc 取消",
+        "result.满意": "满意", "result.基本满意": "基本满意", "result.不满意": "不满意", "result.未接通": "未接通",
+        "msg.dialing": "正在拨打 {phone}：接通后按 1 已接通，2 无人接听，3 号码错误",
+        "msg.visit_dialing": "正在拨打 {phone}：请登记回访结果（Ctrl+S 保存）",
+        "msg.callback_closed": "{phone} 已回拨（{outcome}），移出清单",
+        "msg.callback_again": "{phone} 无人接听（第 {tries} 次），保留在清单中",
+        "msg.visit_done": "工单 {number}：{result}，已回访",
+        "msg.visit_rehandle": "工单 {number}：不满意，已发回 {dept} 重办",
+        "msg.visit_not_reached": "工单 {number}：未接通（第 {tries} 次），保留在清单中",
+        "msg.no_row": "请先选中一行", "msg.pick_result": "请选择回访结果",
+        "err.read_only": "培训角色只能查看，不能拨打或登记", "err.not_dialable": "号码 {phone} 无法回拨",
+        "err.dial_failed": "拨号失败：{error}", "err.gone": "该记录已不在清单中",
+        "err.no_phone": "工单 {number} 没有来电号码", "err.need_reason": "不满意需填写原因",
+        "err.need_fault": "不满意需说明是否部门责任",
+        "err.reason_too_long": "原因有 {length} 个字，最多 {limit} 个字", "err.store": "保存失败：{error}",
+        "outcome.reached": "已接通", "outcome.no_answer": "无人接听", "outcome.wrong_number": "号码错误",
+    },
+    "en": {
+        "title": "Worklists", "title.backlog": "Worklists (follow-ups with backlog)", "tab.missed": "Missed calls", "tab.visits": "Follow-up",
+        "col.idx": "#", "col.phone": "Number", "col.name": "Name", "col.last": "Last call", "col.missed": "Missed",
+        "col.reason": "How", "col.tries": "Tried", "col.state": "State", "col.ticket": "Ticket",
+        "col.caller": "Caller", "col.dept": "Department", "col.closed": "Closed", "col.failed": "No answer",
+        "reason.cancelled": "hung up ringing", "reason.abandoned": "left the queue", "reason.rejected": "rejected",
+        "reason.failed": "failed", "reason.other": "unanswered",
+        "state.dialing": "calling", "state.visiting": "calling",
+        "pager": "page {page}/{pages}, {total} in all", "empty.missed": "No missed calls to call back",
+        "empty.visits": "No tickets waiting for a follow-up call",
+        "key.dial": "Dial", "key.reached": "Reached", "key.no_answer": "No answer", "key.wrong": "Wrong number",
+        "key.evaluate": "Record", "key.save": "Save", "key.close": "Back", "key.next": "Next page",
+        "key.prev": "Previous page", "key.refresh": "Refresh", "key.backlog": "Backlog", "key.missed": "Missed", "key.visits": "Follow-up",
+        "form.title": "Follow-up {number}  {caller}  {phone}  department: {dept}",
+        "form.reason": "Reason (required when dissatisfied)", "form.fault": "Department at fault: re-handle",
+        "form.hint": "Ctrl+S save    Esc cancel",
+        "result.满意": "Satisfied", "result.基本满意": "Fairly satisfied", "result.不满意": "Dissatisfied",
+        "result.未接通": "Not reached",
+        "msg.dialing": "Calling {phone}: press 1 reached, 2 no answer, 3 wrong number",
+        "msg.visit_dialing": "Calling {phone}: record the result (Ctrl+S saves)",
+        "msg.callback_closed": "{phone} called back ({outcome}); off the list",
+        "msg.callback_again": "{phone} did not answer (try {tries}); stays on the list",
+        "msg.visit_done": "Ticket {number}: {result}, follow-up done",
+        "msg.visit_rehandle": "Ticket {number}: dissatisfied, sent back to {dept} (重办)",
+        "msg.visit_not_reached": "Ticket {number}: not reached (try {tries}); stays on the list",
+        "msg.no_row": "Select a row first", "msg.pick_result": "Pick a result",
+        "err.read_only": "Trainers can look but not dial or record", "err.not_dialable": "{phone} cannot be dialled",
+        "err.dial_failed": "Dialling failed: {error}", "err.gone": "That entry is no longer on the list",
+        "err.no_phone": "Ticket {number} has no phone number", "err.need_reason": "Dissatisfied needs a reason",
+        "err.need_fault": "Dissatisfied needs to say whether the department is at fault",
+        "err.reason_too_long": "The reason has {length} characters; at most {limit}",
+        "err.store": "Could not save: {error}",
+        "outcome.reached": "reached", "outcome.no_answer": "no answer", "outcome.wrong_number": "wrong number",
+    },
+}
+
+RESULTS = ("满意", "基本满意", "不满意", "未接通")
+MISSED_COLUMNS = ("idx", "phone", "name", "last", "missed", "reason", "tries", "state")
+VISIT_COLUMNS = ("idx", "ticket", "caller", "phone", "dept", "closed", "failed", "state")
+# (key, action, catalogue key of the description, id for [keymap]; "save" is the desk's Ctrl+S id, so
+# remapping the save key moves both)
+KEYS: tuple[tuple[str, str, str, str], ...] = (
+    ("d", "dial", "key.dial", "worklists_dial"),
+    ("1", "outcome('reached')", "key.reached", "worklists_reached"),
+    ("2", "outcome('no_answer')", "key.no_answer", "worklists_no_answer"),
+    ("3", "outcome('wrong_number')", "key.wrong", "worklists_wrong_number"),
+    ("e", "open_form", "key.evaluate", "worklists_record"),
+    ("ctrl+s", "save_visit", "key.save", "save"),
+    ("escape", "close", "key.close", "worklists_close"),
+    ("m", "show('missed')", "key.missed", "worklists_missed"),
+    ("v", "show('visits')", "key.visits", "worklists_visits"),
+    ("n", "page(1)", "key.next", "worklists_next_page"),
+    ("p", "page(-1)", "key.prev", "worklists_prev_page"),
+    ("r", "reload", "key.refresh", "worklists_refresh"),
+    ("b", "backlog", "key.backlog", "worklists_backlog"),
+)
+
+
+def local_time(at: dt.datetime) -> str:
+    return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+
+
+def shown_total(page: Page) -> str:
+    """``1000+`` when the list was cut at the service's row limit."""
+    return f"{page.total}+" if page.truncated else str(page.total)
+
+
+def sync_table(table: DataTable, columns: Sequence[str], rows: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+    """Make ``table`` show ``rows`` (key, cells) in that order by diffing: gone keys are removed,
+    changed cells updated, new keys added; the order is restored by sorting on the first column
+    (the row's position, an integer)."""
+    wanted = {key for key, _ in rows}
+    for gone in [k for k in table.rows if k.value not in wanted]:
+        table.remove_row(gone)
+    for key, cells in rows:
+        if key in table.rows:
+            for column, old, new in zip(columns, table.get_row(key), cells, strict=True):
+                if old != new:
+                    table.update_cell(key, column, new, update_width=True)
+        else:
+            table.add_row(*cells, key=key)
+    if [r.key.value for r in table.ordered_rows] != [key for key, _ in rows]:
+        table.sort(columns[0], key=int)
+
+
+class WorklistsScreen(Screen[None]):
+    """漏接回拨 and 回访 (see the module docstring)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(key, action, bid, id=bid) for key, action, _, bid in KEYS
+    ]
+
+    DEFAULT_CSS = """
+    WorklistsScreen { layout: vertical; }
+    WorklistsScreen #wl-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
+    WorklistsScreen TabbedContent { height: 1fr; }
+    WorklistsScreen DataTable { height: 1fr; }
+    WorklistsScreen .wl-pager { height: 1; padding: 0 1; color: $text-muted; }
+    WorklistsScreen #wl-form { display: none; height: auto; border: round $accent; padding: 0 1; }
+    WorklistsScreen #wl-form.-open { display: block; }
+    WorklistsScreen #wl-form RadioSet { layout: horizontal; width: auto; height: auto; }
+    WorklistsScreen #wl-form RadioButton { width: auto; margin-right: 2; }
+    WorklistsScreen #wl-fault { margin-left: 2; }
+    WorklistsScreen #wl-form-row { height: auto; }
+    WorklistsScreen #wl-reason { width: 1fr; }
+    WorklistsScreen #wl-status { height: 1; padding: 0 1; }
+    WorklistsScreen #wl-status.-error { color: $error; }
+    """
+
+    class CallPlaced(Message):
+        """A worklist call was dialled; the desk shows it (``placed.call_id`` is the line's id)."""
+
+        def __init__(self, placed: PlacedCall) -> None:
+            super().__init__()
+            self.placed = placed
+
+    class Loaded(Message, bubble=False):
+        def __init__(self, missed: Page[MissedRow], due: Page[DueRow]) -> None:
+            super().__init__()
+            self.missed, self.due = missed, due
+
+    class Done(Message, bubble=False):
+        """A worker's outcome for the status line (a refusal: ``error``)."""
+
+        def __init__(self, text: str, error: bool = False) -> None:
+            super().__init__()
+            self.text, self.error = text, error
+
+    class Recorded(Message, bubble=False):
+        """An outcome was written for the row ``key``: its pending call is done."""
+
+        def __init__(self, key: str, text: str) -> None:
+            super().__init__()
+            self.key, self.text = key, text
+
+    def __init__(self, service: WorklistService, translator: Translator, *,
+                 refresh_seconds: float | None = 30.0, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.service = service
+        self.tr = translator.with_catalogues([CATALOGUE])
+        self.refresh_seconds = refresh_seconds
+        self.missed_page_no = 0
+        self.due_page_no = 0
+        self.missed_rows: dict[str, MissedRow] = {}
+        self.due_rows: dict[str, DueRow] = {}
+        self.placed: dict[str, PlacedCall] = {}  # row key -> the call we placed for it, until recorded
+        self.form_row: DueRow | None = None
+        self.form_call: str | None = None
+        self.loads = 0  # pages applied (tests wait on it)
+        # the class bindings (ours plus the Screen's focus keys) with descriptions in this language
+        described = {bid: self.tr.t(text) for _, _, text, bid in KEYS}
+        self._bindings = BindingsMap.from_keys({
+            key: [dataclasses.replace(b, description=described[b.id]) if b.id in described else b for b in found]
+            for key, found in self._bindings.key_to_bindings.items()
+        })
+
+    # --- layout -----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        t = self.tr.t
+        yield Static(t("title.backlog" if self.service.backlog else "title"), id="wl-title")
+        with TabbedContent(initial="missed"):
+            with TabPane(t("tab.missed"), id="missed"):
+                yield DataTable(id="wl-missed", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="wl-missed-pager", classes="wl-pager")
+            with TabPane(t("tab.visits"), id="visits"):
+                yield DataTable(id="wl-visits", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="wl-visits-pager", classes="wl-pager")
+        with Vertical(id="wl-form"):
+            yield Static("", id="wl-form-title")
+            with Horizontal(id="wl-form-row"):
+                with RadioSet(id="wl-result"):
+                    for result in RESULTS:
+                        yield RadioButton(t(f"result.{result}"), name=result)
+                yield Checkbox(t("form.fault"), id="wl-fault")
+            yield Input(placeholder=t("form.reason"), id="wl-reason")
+            yield Static(t("form.hint"))
+        yield Static("", id="wl-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        t = self.tr.t
+        # the state column is as wide as its longest text from the start: marking a row never relayouts
+        state_width = max(cell_len(t(k)) for k in ("col.state", "state.dialing", "state.visiting"))
+        for selector, columns in (("#wl-missed", MISSED_COLUMNS), ("#wl-visits", VISIT_COLUMNS)):
+            table = self.query_one(selector, DataTable)
+            for column in columns:
+                table.add_column(t(f"col.{column}"), key=column, width=state_width if column == "state" else None)
+        missed = self.query_one("#wl-missed", DataTable)
+        missed.focus()
+        self.reload()
+        if self.refresh_seconds:
+            self.set_interval(self.refresh_seconds, self.reload)
+
+    # --- loading ----------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="worklists-load", exit_on_error=False)
+    def reload(self) -> None:
+        try:
+            missed = self.service.missed_page(self.missed_page_no)
+            due = self.service.due_page(self.due_page_no)
+        except Exception as exc:  # a locked or unreachable store: say so, keep what is shown
+            self.post_message(self.Done(self._error_text(exc), error=True))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Loaded(missed, due))
+
+    def on_worklists_screen_loaded(self, message: Loaded) -> None:
+        t = self.tr.t
+        self.missed_page_no, self.due_page_no = message.missed.page, message.due.page
+        self.missed_rows = {r.key: r for r in message.missed.rows}
+        self.due_rows = {r.key: r for r in message.due.rows}
+        self.placed = {k: v for k, v in self.placed.items() if k in self.missed_rows or k in self.due_rows}
+        with self.app.batch_update():
+            sync_table(self.query_one("#wl-missed", DataTable), MISSED_COLUMNS,
+                       [(r.key, self._missed_cells(message.missed.first + i, r))
+                        for i, r in enumerate(message.missed.rows)])
+            sync_table(self.query_one("#wl-visits", DataTable), VISIT_COLUMNS,
+                       [(r.key, self._due_cells(message.due.first + i, r)) for i, r in enumerate(message.due.rows)])
+            self._pager("#wl-missed-pager", message.missed, "empty.missed")
+            self._pager("#wl-visits-pager", message.due, "empty.visits")
+            for pane, page in (("missed", message.missed), ("visits", message.due)):
+                self.query_one(TabbedContent).get_tab(pane).label = f"{t('tab.' + pane)} ({shown_total(page)})"
+        self.loads += 1
+
+    def _pager(self, selector: str, page: Page, empty: str) -> None:
+        t = self.tr.t
+        text = t(empty) if not page.total else t("pager", page=page.page + 1, pages=page.pages,
+                                                  total=shown_total(page))
+        self.query_one(selector, Static).update(text)
+
+    def _missed_cells(self, index: int, row: MissedRow) -> tuple[str, ...]:
+        t = self.tr.t
+        reason = f"reason.{row.end_reason}" if row.end_reason in ("cancelled", "abandoned", "rejected", "failed") \
+            else "reason.other"
+        state = t("state.dialing") if row.key in self.placed else ""
+        return (str(index + 1), row.phone, row.name or "", local_time(row.last_at), str(row.missed), t(reason),
+                str(row.tries), state)
+
+    def _due_cells(self, index: int, row: DueRow) -> tuple[str, ...]:
+        state = self.tr.t("state.visiting") if row.key in self.placed else ""
+        return (str(index + 1), row.number, row.caller or "", row.phone or "", row.department or "",
+                local_time(row.closed_at), str(row.failed_attempts), state)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _say(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#wl-status", Static)
+        status.update(text)
+        status.set_class(error, "-error")
+
+    def _error_text(self, exc: Exception) -> str:
+        if isinstance(exc, WorklistError):
+            return self.tr.t(f"err.{exc.key}", **exc.values)
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return self.tr.t("err.store", error=first_line)
+
+    @property
+    def active_list(self) -> str:
+        return self.query_one(TabbedContent).active or "missed"
+
+    def _selected(self) -> MissedRow | DueRow | None:
+        table = self.query_one("#wl-missed" if self.active_list == "missed" else "#wl-visits", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        rows: dict[str, MissedRow] | dict[str, DueRow] = (
+            self.missed_rows if self.active_list == "missed" else self.due_rows)
+        return rows.get(key or "")
+
+    def _mark_row(self, key: str) -> None:
+        """Show the state column of one row at once (the next refresh would too)."""
+        if key in self.missed_rows:
+            self.query_one("#wl-missed", DataTable).update_cell(key, "state", self.tr.t("state.dialing"))
+        elif key in self.due_rows:
+            self.query_one("#wl-visits", DataTable).update_cell(key, "state", self.tr.t("state.visiting"))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        form_open = self.form_row is not None
+        if action in ("dial", "outcome", "open_form") and not self.service.can_act:
+            return None  # shown disabled: a trainer looks only
+        if action == "outcome":
+            return self.active_list == "missed" and not form_open
+        if action == "open_form":
+            return self.active_list == "visits" and not form_open
+        if action == "save_visit":
+            return form_open
+        return True
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def action_show(self, which: str) -> None:
+        self.query_one(TabbedContent).active = which
+        self.query_one("#wl-missed" if which == "missed" else "#wl-visits", DataTable).focus()
+        self.refresh_bindings()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
+
+    def action_page(self, delta: int) -> None:
+        if self.active_list == "missed":
+            self.missed_page_no = max(0, self.missed_page_no + delta)
+        else:
+            self.due_page_no = max(0, self.due_page_no + delta)
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_backlog(self) -> None:
+        """回访 of yesterday only, or also the older ones still waiting (积压)."""
+        self.service.backlog = not self.service.backlog
+        self.due_page_no = 0
+        self.query_one("#wl-title", Static).update(self.tr.t("title.backlog" if self.service.backlog else "title"))
+        self.reload()
+
+    def action_dial(self) -> None:
+        row = self.form_row or self._selected()  # with the form open: its citizen
+        if row is None:
+            self._say(self.tr.t("msg.no_row"), error=True)
+            return
+        if isinstance(row, DueRow) and self.form_row is None:
+            self._open_form(row)
+        self._dial(row)
+
+    @work(thread=True, group="worklists-act", exit_on_error=False)
+    def _dial(self, row: MissedRow | DueRow) -> None:
+        try:
+            placed = (self.service.call_back(row) if isinstance(row, MissedRow)
+                      else self.service.call_for_visit(row))
+        except Exception as exc:
+            self.post_message(self.Done(self._error_text(exc), error=True))
+            return
+        self.post_message(self.CallPlaced(placed))
+
+    def on_worklists_screen_call_placed(self, message: CallPlaced) -> None:
+        placed = message.placed
+        key = next((k for k, r in self.missed_rows.items() if placed.kind == "missed" and r.call_id == placed.ref),
+                   f"t{placed.ref}" if placed.kind == "visit" else None)
+        if key is None:
+            return
+        self.placed[key] = placed
+        self._mark_row(key)
+        if placed.kind == "visit":
+            if self.form_row is not None and self.form_row.key == key:
+                self.form_call = placed.call_id
+            self._say(self.tr.t("msg.visit_dialing", phone=placed.phone))
+        else:
+            self._say(self.tr.t("msg.dialing", phone=placed.phone))
+
+    def action_outcome(self, outcome: str) -> None:
+        row = self._selected()
+        if not isinstance(row, MissedRow):
+            self._say(self.tr.t("msg.no_row"), error=True)
+            return
+        placed = self.placed.get(row.key)
+        self._record_callback(row, outcome, placed.call_id if placed else None)
+
+    @work(thread=True, group="worklists-act", exit_on_error=False)
+    def _record_callback(self, row: MissedRow, outcome: str, by_call_id: str | None) -> None:
+        t = self.tr.t
+        try:
+            rec = self.service.record_callback(row, outcome, by_call_id=by_call_id)
+        except Exception as exc:
+            self.post_message(self.Done(self._error_text(exc), error=True))
+            return
+        text = (t("msg.callback_closed", phone=row.phone, outcome=t(f"outcome.{outcome}")) if rec.closed
+                else t("msg.callback_again", phone=row.phone, tries=rec.tries))
+        self.post_message(self.Recorded(row.key, text))
+
+    def action_open_form(self) -> None:
+        row = self._selected()
+        if not isinstance(row, DueRow):
+            self._say(self.tr.t("msg.no_row"), error=True)
+            return
+        self._open_form(row)
+
+    def _open_form(self, row: DueRow) -> None:
+        self.form_row = row
+        placed = self.placed.get(row.key)
+        self.form_call = placed.call_id if placed else None
+        self.query_one("#wl-form-title", Static).update(self.tr.t(
+            "form.title", number=row.number, caller=row.caller or "", phone=row.phone or "",
+            dept=row.department or "-"))
+        self.query_one("#wl-form").add_class("-open")
+        self.query_one("#wl-result", RadioSet).focus()
+        self.refresh_bindings()
+
+    def action_close(self) -> None:
+        """Escape: close the 回访 form, else go back to the screen below (the desk)."""
+        if self.form_row is not None:
+            self.action_close_form()
+        elif len(self.app.screen_stack) > 1:
+            self.dismiss()
+
+    def action_close_form(self) -> None:
+        self.form_row, self.form_call = None, None
+        form = self.query_one("#wl-form")
+        form.remove_class("-open")
+        radios = self.query_one("#wl-result", RadioSet)
+        for button in radios.query(RadioButton):
+            button.value = False
+        self.query_one("#wl-reason", Input).value = ""
+        self.query_one("#wl-fault", Checkbox).value = False
+        self.query_one("#wl-visits", DataTable).focus()
+        self.refresh_bindings()
+
+    def action_save_visit(self) -> None:
+        row = self.form_row
+        if row is None:
+            return
+        pressed = self.query_one("#wl-result", RadioSet).pressed_button
+        if pressed is None or pressed.name not in RESULTS:
+            self._say(self.tr.t("msg.pick_result"), error=True)
+            return
+        result = pressed.name
+        reason = self.query_one("#wl-reason", Input).value
+        fault = self.query_one("#wl-fault", Checkbox).value if result == "不满意" else None
+        self._save_visit(row, result, reason, fault, self.form_call)
+
+    @work(thread=True, group="worklists-act", exit_on_error=False)
+    def _save_visit(self, row: DueRow, result: str, reason: str, fault: bool | None, call_id: str | None) -> None:
+        t = self.tr.t
+        try:
+            rec = self.service.record_visit(row.ticket_id, result, reason=reason, department_at_fault=fault,
+                                            call_id=call_id)
+        except Exception as exc:  # the form stays open with what was typed
+            self.post_message(self.Done(self._error_text(exc), error=True))
+            return
+        if rec.rehandled:
+            text = t("msg.visit_rehandle", number=rec.number, dept=rec.department or "-")
+        elif result == "未接通":
+            text = t("msg.visit_not_reached", number=rec.number, tries=row.failed_attempts + 1)
+        else:
+            text = t("msg.visit_done", number=rec.number, result=t(f"result.{result}"))
+        self.post_message(self.Recorded(row.key, text))
+
+    def on_worklists_screen_recorded(self, message: Recorded) -> None:
+        self.placed.pop(message.key, None)
+        if self.form_row is not None and self.form_row.key == message.key:
+            self.action_close_form()
+        self._say(message.text)
+        self.reload()
+
+    def on_worklists_screen_done(self, message: Done) -> None:
+        self._say(message.text, error=message.error)
+

@@ -1,0 +1,123 @@
+"""The call panel (state, number, timer, hold/mute, the keys that apply now) and the wrap-up panel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from console.i18n import Translator
+from console.widgets.status_bar import clock_text
+
+CATALOGUE = {
+    "zh_CN": {
+        "call.idle": "空闲", "call.ringing": "振铃中", "call.dialing": "外呼中", "call.talking": "通话中", "call.held": "保持中",
+        "call.ended": "已结束", "call.muted": "已静音", "call.consult": "咨询 {target}",
+        "call.consult_up": "（已接通）", "call.consult_wait": "（呼叫中）", "call.timer": "通话时长",
+        "wrap.title": "话后整理", "wrap.left": "剩余 {left} 秒", "wrap.pick": "选择处理结果（回车确认）",
+        "wrap.then_pause": "之后示忙：{reason}",
+    },
+    "en": {
+        "call.idle": "idle", "call.ringing": "ringing", "call.dialing": "dialling", "call.talking": "talking", "call.held": "on hold",
+        "call.ended": "ended", "call.muted": "MUTED", "call.consult": "consulting {target}",
+        "call.consult_up": " (connected)", "call.consult_wait": " (calling)", "call.timer": "Talk time",
+        "wrap.title": "Wrap-up", "wrap.left": "{left} s left", "wrap.pick": "Pick the disposition (Enter)",
+        "wrap.then_pause": "then not ready: {reason}",
+    },
+}
+# which keys the panel suggests in each call state (binding ids)
+HINTS: Mapping[str, tuple[str, ...]] = {
+    "idle": ("ready", "pause"),
+    "ringing": ("answer", "hangup"),
+    "dialing": ("hangup",),
+    "talking": ("hold", "mute", "transfer", "dtmf", "hangup"),
+    "held": ("hold", "transfer", "hangup"),
+    "ended": ("ready",),
+}
+
+
+@dataclass(frozen=True)
+class CallView:
+    state: str  # idle | ringing | dialing | talking | held | ended
+    number: str = ""
+    place: str = ""
+    seconds: int = 0
+    muted: bool = False
+    consult_target: str = ""
+    consult_up: bool = False
+
+
+class CallPanel(Static):
+    DEFAULT_CSS = """
+    CallPanel { height: auto; border: round $panel; padding: 0 1; }
+    CallPanel.talking { border: round $success; }
+    CallPanel.held { border: round $warning; }
+    """
+
+    def __init__(self, translator: Translator, keys: Mapping[str, str], **kw: object) -> None:
+        super().__init__("", **kw)  # type: ignore[arg-type]
+        self.tr = translator
+        self.keys = keys
+
+    def show(self, view: CallView) -> None:
+        t = self.tr.t
+        text = Text()
+        text.append(t(f"call.{view.state}"), style="bold")
+        if view.number:
+            text.append(f"  {view.number}")
+        if view.place:
+            text.append(f"  {view.place}")
+        if view.state in ("talking", "held", "ended"):
+            text.append(f"\n{t('call.timer')} {clock_text(view.seconds)}")
+        if view.muted:
+            text.append(f"  {t('call.muted')}", style="bold red")
+        if view.consult_target:
+            text.append("\n" + t("call.consult", target=view.consult_target))
+            text.append(t("call.consult_up") if view.consult_up else t("call.consult_wait"))
+        hints = [f"{self.keys.get(k, k).upper()} {t(f'key.{k}')}" for k in HINTS.get(view.state, ())]
+        text.append("\n" + "  ".join(hints), style="dim")
+        for state in ("talking", "held"):
+            self.set_class(view.state == state, state)
+        self.update(text)
+
+
+class WrapupPanel(Vertical):
+    """Shown during 话后整理: the countdown and the disposition list (Enter picks)."""
+
+    DEFAULT_CSS = """
+    WrapupPanel { height: auto; max-height: 14; border: round $accent; padding: 0 1; display: none; }
+    WrapupPanel.active { display: block; }
+    WrapupPanel OptionList { height: auto; max-height: 9; }
+    """
+
+    class Picked(Message):
+        def __init__(self, disposition: str) -> None:
+            super().__init__()
+            self.disposition = disposition
+
+    def __init__(self, translator: Translator, dispositions: Sequence[str], **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.tr = translator
+        self.dispositions = tuple(dispositions)
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("", id="wrap-head")
+        yield OptionList(*[Option(f"{i}. {d}", id=d) for i, d in enumerate(self.dispositions, 1)],
+                         id="wrap-options")
+
+    def show(self, seconds_left: int, pending_pause: str | None) -> None:
+        t = self.tr.t
+        head = f"{t('wrap.title')}  {t('wrap.left', left=seconds_left)}  {t('wrap.pick')}"
+        if pending_pause:
+            head += "\n" + t("wrap.then_pause", reason=pending_pause)
+        self.query_one("#wrap-head", Static).update(head)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(self.Picked(event.option.id))

@@ -1,0 +1,527 @@
+"""The ticket form (工单), filled while the caller talks.
+
+API (for the desk screen)::
+
+    form = TicketForm(desk: TicketDesk, translator: console.i18n.Translator, call: CallContext | None = None)
+    form.set_call(call)        # a (new) call for this form: fills in the caller's number if empty
+    form.note_call_ended()     # the caller hung up: the form stays, says so, and can still be saved
+    form.focus_search()        # Ctrl+F (binding id "search")
+    form.action_save()         # Ctrl+S (binding id "save"); the form binds both keys itself too
+    form.action_knowledge()    # 直接办结: take the leaf's standard answer (F3 on the desk)
+    form.form_data()           # what is typed, as console.services.intake.FormData
+    form.discard_draft()       # the operator throws this form away: forget the stored draft too
+
+Every form restores the user's unsaved draft when it mounts (``restore_draft=True``), whatever call
+it belongs to: after a crash the typed text must come back, and there is one draft per user. A desk
+that opens a fresh form for a new call on purpose passes ``restore_draft=False`` after
+``discard_draft()`` on the old one.
+
+Messages: ``TicketForm.Saved(number, ticket_id)`` once the ticket is durable (the number is also shown
+in big digits to read back); ``TicketForm.CriticalLeaf(leaf_code, path, handoff)`` when an emergency
+leaf is picked (the desk offers the hand-off to 110/119/120/122).
+
+Saving: the 五要素 gate first (nothing leaves the form while something is missing; the status line
+says what). Then, in a worker thread: likely duplicates (same caller, or same leaf and address, in
+``[ui] duplicate_window_hours``) are offered as 并单 / 跟进 / 新建; then the ticket is written. A locked
+store is retried a few times with back-off; if it stays locked, the form says so and keeps everything
+(the draft too): Ctrl+S again retries, and the form's request id makes a retry idempotent.
+
+The draft is written 0.5 s after the last change and whenever a field loses focus, per user; on mount
+a saved draft is restored (the console may have died mid-call). A saved ticket clears it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Checkbox, Digits, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets.option_list import Option
+
+from console.i18n import Translator
+from console.services.intake import MAX_LENGTHS, FormData, GateResult, Mode
+from console.services.ticket_desk import CallContext, Duplicate, SaveResult, TicketDesk
+from console.widgets.taxonomy_picker import TaxonomyPicker
+from console.widgets.ticket_form_parts import CleanInput, CleanTextArea, readback_digits, with_retries
+from console.widgets.ticket_form_text import CATALOGUE, describe_gate
+from store.callers import mask_phone
+from store.db import StoreError
+from store.lifecycle import BOARDS, NATURES, URGENCIES
+from store.workcal import SHANGHAI
+
+DRAFT_IDLE_SECONDS = 0.5
+
+
+class TicketForm(VerticalScroll):
+    """See the module docstring."""
+
+    DEFAULT_CSS = """
+    TicketForm { height: 1fr; padding: 0 1; }
+    TicketForm .row { height: auto; }
+    TicketForm .row > * { margin-right: 1; }
+    TicketForm Select { width: 1fr; }
+    TicketForm #address { width: 2fr; }
+    TicketForm #when, TicketForm #caller-name, TicketForm #caller-phone { width: 1fr; }
+    TicketForm #description { height: 5; }
+    TicketForm #answer { height: 4; }
+    TicketForm .hidden { display: none; }
+    TicketForm #district-hint, TicketForm #desc-count { height: 1; color: $text-muted; }
+    TicketForm #form-status { height: auto; min-height: 1; }
+    TicketForm #form-status.-error { color: $text-error; text-style: bold; }
+    TicketForm #form-status.-warning { color: $text-warning; }
+    TicketForm #dup-panel { height: auto; border: round $warning; }
+    TicketForm #dup-options { height: auto; max-height: 12; }
+    TicketForm #saved-panel { height: auto; border: heavy $success; padding: 0 1; }
+    TicketForm #saved-number { text-style: bold; }
+    """
+
+    BINDINGS = [  # noqa: RUF012 - Textual's class-level declaration
+        Binding("ctrl+s", "save", "保存工单", id="save", show=False),
+        Binding("ctrl+f", "focus_search", "分类搜索", id="search", show=False),
+    ]
+
+    @dataclass
+    class Saved(Message):
+        number: str
+        ticket_id: int
+
+    @dataclass
+    class CriticalLeaf(Message):
+        leaf_code: str
+        path: tuple[str, ...]
+        handoff: str | None = None
+
+    # private: results of the worker threads, posted back to the loop
+    @dataclass
+    class _Outcome(Message):
+        result: SaveResult | None = None
+        duplicates: tuple[Duplicate, ...] = ()
+        error: str = ""
+        busy: str = ""
+
+    @dataclass
+    class _DraftNote(Message):
+        error: str
+
+    def __init__(self, desk: TicketDesk, translator: Translator, call: CallContext | None = None, *,
+                 restore_draft: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.desk = desk
+        self.tr = translator.with_catalogues([CATALOGUE])
+        self.call = call
+        self.restore_draft = restore_draft
+        self.request_id = FormData().request_id
+        self.saved: SaveResult | None = None
+        self.saving = False
+        self.discarded = False
+        self.leaf_code = ""
+        self.leaf_path: tuple[str, ...] = ()
+        self.leaf_query = ""
+        self.leaf_rank = 0
+        self.street = ""
+        self._auto_district: str | None = None
+        self._district_manual = False
+        self._draft_timer: Timer | None = None
+        self._loading = False  # filling fields ourselves: not an edit
+        self.picker = TaxonomyPicker(desk.search, self.tr, desk.department_name, id="picker")
+        self._choices: dict[str, tuple[str, ...]] = {
+            "#nature": NATURES, "#board": BOARDS, "#urgency": URGENCIES, "#district": desk.district_names(),
+        }
+
+    # --- layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        t = self.tr.t
+        with Horizontal(classes="row"):
+            yield Select([(n, n) for n in NATURES], prompt=t("form.nature"), id="nature")
+            yield Select([(b, b) for b in BOARDS], value="群众诉求", allow_blank=False, id="board")
+            yield Select([(u, u) for u in URGENCIES], value="一般", allow_blank=False, id="urgency")
+        yield Label(t("form.classify"))
+        yield self.picker
+        with Horizontal(classes="row"):
+            yield Select([(d, d) for d in self._choices["#district"]], prompt=t("form.district"), id="district")
+            yield CleanInput(placeholder=t("form.address"), id="address")
+        yield Static("", id="district-hint")
+        with Horizontal(classes="row"):
+            yield CleanInput(placeholder=t("form.when"), id="when")
+            yield CleanInput(placeholder=t("form.caller_name"), id="caller-name")
+            yield CleanInput(placeholder=t("form.caller_phone"), id="caller-phone")
+            yield Checkbox(t("form.consent"), value=True, id="consent")
+        yield Static(t("form.description", n=0, max=MAX_LENGTHS["description"]), id="desc-count")
+        yield CleanTextArea(id="description", soft_wrap=True, tab_behavior="focus")
+        yield Checkbox(t("form.direct"), value=False, id="direct")
+        yield CleanTextArea(id="answer", soft_wrap=True, tab_behavior="focus", classes="hidden")
+        yield Static("", id="form-status")
+        with Vertical(id="dup-panel", classes="hidden"):
+            yield Label(t("dup.title"))
+            yield OptionList(id="dup-options")
+        with Vertical(id="saved-panel", classes="hidden"):
+            yield Label(t("saved.title"))
+            yield Digits("", id="saved-digits")
+            yield Static("", id="saved-number")
+
+    def on_mount(self) -> None:
+        if self.call is not None:
+            self.set_call(self.call)
+        if self.restore_draft:
+            self._restore()
+
+    # --- public API ---------------------------------------------------------------------------------
+
+    def set_call(self, call: CallContext | None) -> None:
+        self.call = call
+        if call is None:
+            return
+        phone = self.query_one("#caller-phone", Input)
+        if not phone.value and call.caller:
+            phone.value = call.caller
+        self.status(self.tr.t("status.call", caller=mask_phone(call.caller) or "-"))
+
+    def note_call_ended(self) -> None:
+        if self.saved is None:
+            self.status(self.tr.t("status.call_ended"), "warning")
+            self._save_draft_now()
+
+    def focus_search(self) -> None:
+        self.picker.focus_search()
+
+    def discard_draft(self) -> None:
+        self.discarded = True
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        self._clear_stored_draft()
+
+    @work(thread=True, exclusive=True, group="ticket-draft", exit_on_error=False)
+    def _clear_stored_draft(self) -> None:
+        try:
+            self.desk.clear_draft()
+        except StoreError as exc:
+            self.post_message(self._DraftNote(str(exc)))
+
+    def action_focus_search(self) -> None:
+        self.focus_search()
+
+    def action_knowledge(self) -> None:
+        """直接办结 with the leaf's standard answer (or an empty answer box to type one)."""
+        self.query_one("#direct", Checkbox).value = True
+        facts = self.desk.leaf(self.leaf_code)
+        answer = self.query_one("#answer", TextArea)
+        if facts is not None and facts.answer and not answer.text.strip():
+            answer.load_text(facts.answer)
+        answer.remove_class("hidden")
+        answer.focus()
+
+    def form_data(self) -> FormData:
+        def value(selector: str) -> str:
+            v = self.query_one(selector, Select).value
+            return v if isinstance(v, str) else ""
+
+        return FormData(
+            nature=value("#nature"), board=value("#board"), leaf_code=self.leaf_code, leaf_path=self.leaf_path,
+            query=self.leaf_query, leaf_rank=self.leaf_rank, district=value("#district"), street=self.street,
+            address=self.query_one("#address", Input).value, when=self.query_one("#when", Input).value,
+            description=self.query_one("#description", TextArea).text, urgency=value("#urgency") or "一般",
+            caller_name=self.query_one("#caller-name", Input).value,
+            caller_phone=self.query_one("#caller-phone", Input).value,
+            callback_consent=self.query_one("#consent", Checkbox).value,
+            direct_close=self.query_one("#direct", Checkbox).value,
+            answer=self.query_one("#answer", TextArea).text, request_id=self.request_id,
+        )
+
+    def fill(self, form: FormData) -> None:
+        """Put ``form`` into the fields (a restored draft); its request id is kept."""
+        self._loading = True
+        try:
+            self.request_id = form.request_id
+            self._set_select("#nature", form.nature)
+            self._set_select("#board", form.board)
+            self._set_select("#urgency", form.urgency)
+            self._set_select("#district", form.district)
+            self._district_manual = bool(form.district)
+            self.street = form.street
+            self.query_one("#address", Input).value = form.address
+            self.query_one("#when", Input).value = form.when
+            self.query_one("#caller-name", Input).value = form.caller_name
+            self.query_one("#caller-phone", Input).value = form.caller_phone
+            self.query_one("#consent", Checkbox).value = form.callback_consent
+            self.query_one("#direct", Checkbox).value = form.direct_close
+            self.query_one("#description", TextArea).load_text(form.description)
+            self.query_one("#answer", TextArea).load_text(form.answer)
+            self.query_one("#answer", TextArea).set_class(not form.direct_close, "hidden")
+            self._set_leaf(form.leaf_code, form.query)
+            self.leaf_rank = form.leaf_rank
+            if form.query:
+                self.picker.search_box.value = form.query
+        finally:
+            self.call_after_refresh(self._loaded)
+
+    def _loaded(self) -> None:
+        self._loading = False
+
+    def _set_select(self, selector: str, value: str) -> None:
+        select = self.query_one(selector, Select)
+        if value in self._choices[selector]:
+            select.value = value
+        elif selector in ("#nature", "#district"):  # the two that may stay empty
+            select.clear()
+
+    # --- status line --------------------------------------------------------------------------------
+
+    def status(self, text: str, level: str = "") -> None:
+        widget = self.query_one("#form-status", Static)
+        widget.update(text)
+        widget.set_class(level == "error", "-error")
+        widget.set_class(level == "warning", "-warning")
+
+    @property
+    def status_text(self) -> str:
+        return str(self.query_one("#form-status", Static).content)
+
+    # --- the leaf -----------------------------------------------------------------------------------
+
+    @on(TaxonomyPicker.Chosen)
+    def _chosen(self, event: TaxonomyPicker.Chosen) -> None:
+        event.stop()
+        self._set_leaf(event.result.code, event.query)
+        self.leaf_rank = event.rank
+        facts = self.desk.leaf(event.result.code)
+        if facts is None:
+            return
+        if self.query_one("#urgency", Select).value == "一般":
+            self.query_one("#urgency", Select).value = facts.urgency
+        if facts.critical:
+            self.status(self.tr.t("status.critical", handoff=facts.handoff or "110/119/120/122"), "error")
+            self.post_message(self.CriticalLeaf(facts.code, facts.path, facts.handoff))
+        elif facts.answer:
+            self.status(self.tr.t("status.has_answer"))
+        self.query_one("#address", Input).focus()
+        self._changed()
+
+    def _set_leaf(self, code: str, query: str) -> None:
+        facts = self.desk.leaf(code)
+        self.leaf_code = facts.code if facts else ""
+        self.leaf_path = facts.path if facts else ()
+        self.leaf_query = query if facts else ""
+        if facts is None:
+            self.picker.set_chosen_label("")
+            return
+        label = Text(self.tr.t("form.chosen"), style="bold")
+        label.append(" / ".join(facts.path))
+        label.append(f"  {facts.department}  {facts.time_limit}  {facts.urgency}", style="dim")
+        self.picker.set_chosen_label(label)
+
+    # --- district and address -------------------------------------------------------------------------
+
+    @on(Input.Changed, "#address")
+    def _address(self, event: Input.Changed) -> None:
+        if event.value != event.input.value:
+            return  # stale value of an input-method burst
+        matches = self.desk.match_address(event.value)
+        hint = self.query_one("#district-hint", Static)
+        if not matches:
+            hint.update("")
+            self.street = "" if not self._district_manual else self.street
+            return
+        best = matches[0]
+        hint.update(self.tr.t("form.district_match", district=best.district, street=best.street or ""))
+        if not self._district_manual:
+            self._auto_district = best.district
+            self.street = best.street or ""
+            self._set_select("#district", best.district)
+
+    @on(Select.Changed, "#district")
+    def _district(self, event: Select.Changed) -> None:
+        if not self._loading and event.value != self._auto_district and isinstance(event.value, str):
+            self._district_manual = True
+            self.street = ""
+
+    # --- edits and the draft ---------------------------------------------------------------------------
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    @on(TextArea.Changed)
+    def _edited(self, event: Message) -> None:
+        if isinstance(event, Checkbox.Changed) and event.checkbox.id == "direct":
+            answer = self.query_one("#answer", TextArea)
+            answer.set_class(not event.value, "hidden")
+            facts = self.desk.leaf(self.leaf_code)
+            if event.value and facts is not None and facts.answer and not answer.text.strip():
+                answer.load_text(facts.answer)
+        if isinstance(event, TextArea.Changed) and event.text_area.id == "description":
+            n = len(event.text_area.text)
+            count = self.query_one("#desc-count", Static)
+            count.update(self.tr.t("form.description", n=n, max=MAX_LENGTHS["description"]))
+            count.set_class(n > MAX_LENGTHS["description"], "-error")
+        if not self._loading:
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.saved is not None or self.discarded or self.saving:
+            return  # while saving: written afterwards if the save does not go through
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_IDLE_SECONDS, self._save_draft_now)
+
+    def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
+        if self._draft_timer is not None:  # something changed since the last write
+            self._save_draft_now()
+
+    def _save_draft_now(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        if self.saved is None and not self.discarded and self.is_mounted:
+            self._write_draft(self.form_data(), self.call)
+
+    @work(thread=True, exclusive=True, group="ticket-draft", exit_on_error=False)
+    def _write_draft(self, form: FormData, call: CallContext | None) -> None:
+        try:
+            self.desk.save_draft(form, call)
+        except Exception as exc:  # the form keeps the text; the next change tries again
+            self.post_message(self._DraftNote(str(exc)))
+
+    @on(_DraftNote)
+    def _draft_note(self, event: _DraftNote) -> None:
+        self.status(self.tr.t("status.draft_failed", error=event.error), "warning")
+
+    def _restore(self) -> None:
+        try:
+            loaded = self.desk.load_draft()
+        except StoreError as exc:
+            self.status(self.tr.t("status.draft_unreadable", error=str(exc)), "warning")
+            return
+        if loaded is None:
+            return
+        form, call_id = loaded
+        if form.is_blank():
+            return
+        if self.call is not None and self.call.caller and not form.caller_phone:
+            form = replace(form, caller_phone=self.call.caller)
+        self.fill(form)
+        self.status(self.tr.t("status.restored", call=call_id or "-"), "warning")
+
+    # --- saving -------------------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if self.saved is not None:
+            self.status(self.tr.t("status.already_saved", number=self.saved.number))
+            return
+        if self.saving:
+            return
+        form = self.form_data()
+        mode: Mode = "direct_close" if form.direct_close else "dispatch"
+        gate = self.desk.check(form, mode)
+        if not gate.ok:
+            self._refused(gate)
+            return
+        self._start_save(form, mode, check_duplicates=mode == "dispatch")
+
+    def _refused(self, gate: GateResult) -> None:
+        self.status(describe_gate(self.tr, gate), "error")
+        self.app.bell()
+
+    def _start_save(self, form: FormData, mode: Mode, *, check_duplicates: bool, merge_into: str | None = None,
+                    follow_up: str | None = None) -> None:
+        self.saving = True
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        self.status(self.tr.t("status.saving"))
+        self._save(form, self.call, mode, check_duplicates, merge_into, follow_up)
+
+    @work(thread=True, exclusive=True, group="ticket-save", exit_on_error=False)
+    def _save(self, form: FormData, call: CallContext | None, mode: Mode, check_duplicates: bool,
+              merge_into: str | None, follow_up: str | None) -> None:
+        def run() -> SaveResult | tuple[Duplicate, ...]:
+            if follow_up:
+                return self.desk.follow_up(follow_up, call)
+            if check_duplicates:
+                duplicates = tuple(self.desk.find_duplicates(form))
+                if duplicates:
+                    return duplicates
+            return self.desk.save(form, call, mode=mode, merge_into=merge_into)
+
+        self.post_message(self._Outcome(**with_retries(run, self._busy)))
+
+    def _busy(self, message: str) -> None:
+        self.post_message(self._Outcome(busy=message))
+
+    @on(_Outcome)
+    def _outcome(self, event: _Outcome) -> None:
+        event.stop()
+        if event.busy:
+            self.status(self.tr.t("status.busy", error=event.busy), "warning")
+            return
+        self.saving = False
+        if event.result is None:  # refused, failed or waiting for a duplicate decision: keep the draft
+            self._save_draft_now()
+        if event.error:
+            self.status(self.tr.t("status.save_failed", error=event.error), "error")
+            self.app.bell()
+        elif event.duplicates:
+            self._offer_duplicates(event.duplicates)
+        elif event.result is not None:
+            self._show_saved(event.result)
+
+    def _show_saved(self, result: SaveResult) -> None:
+        self.saved = result
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        self.query_one("#dup-panel").add_class("hidden")
+        panel = self.query_one("#saved-panel")
+        panel.remove_class("hidden")
+        self.query_one("#saved-digits", Digits).update(readback_digits(result.number))
+        key = "saved.follow_up" if result.follow_up else "saved.merged" if result.merged_into else "saved.status"
+        self.query_one("#saved-number", Static).update(
+            self.tr.t(key, number=result.number, status=result.status, parent=result.merged_into or ""))
+        self.status(self.tr.t("status.saved", number=result.number))
+        for widget in self.query("Input, Select, TextArea, Checkbox"):
+            widget.disabled = True
+        self.post_message(self.Saved(result.number, result.ticket_id))
+        self.call_after_refresh(panel.scroll_visible)
+
+    # --- duplicates -----------------------------------------------------------------------------------
+
+    def _offer_duplicates(self, duplicates: tuple[Duplicate, ...]) -> None:
+        options = self.query_one("#dup-options", OptionList)
+        options.clear_options()
+        t = self.tr.t
+        for dup in duplicates:
+            why = " ".join(w for w, on_ in ((t("dup.same_caller"), dup.same_caller),
+                                          (t("dup.same_place"), dup.same_place)) if on_)
+            when = dup.created_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+            options.add_option(Option(t("dup.merge", number=dup.number, status=dup.status, when=when, why=why),
+                                      id=f"merge:{dup.number}"))
+            options.add_option(Option(t("dup.follow", number=dup.number), id=f"follow:{dup.number}"))
+        options.add_option(Option(t("dup.new"), id="new"))
+        options.add_option(Option(t("dup.cancel"), id="cancel"))
+        self.query_one("#dup-panel").remove_class("hidden")
+        self.status(t("status.duplicates", n=len(duplicates)), "warning")
+        options.highlighted = 0
+        options.focus()
+
+    @on(OptionList.OptionSelected, "#dup-options")
+    def _dup_choice(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        choice = event.option.id or "cancel"
+        self.query_one("#dup-panel").add_class("hidden")
+        form = self.form_data()
+        verb, _, number = choice.partition(":")
+        if verb == "merge":
+            self._start_save(form, "merge", check_duplicates=False, merge_into=number)
+        elif verb == "follow":
+            self._start_save(form, "dispatch", check_duplicates=False, follow_up=number)
+        elif verb == "new":
+            self._start_save(form, "dispatch", check_duplicates=False)
+        else:
+            self.status(self.tr.t("status.dup_cancelled"))
+            self.focus_search()

@@ -1,0 +1,560 @@
+"""The worklists (漏接回拨, 回访): the service and the screen under Pilot on a real SQLite store,
+dialling through the simulated line (telephony.sim.SimLine) or a recording dialer; a snapshot in Chinese."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.widgets import Checkbox, DataTable, Input, RadioSet, Static
+
+from console.i18n import Translator
+from console.screens.worklists import WorklistsScreen
+from console.services.call_log import CallLog
+from console.services.worklists import (
+    MissedRow,
+    WorklistError,
+    WorklistService,
+    dialable_number,
+    paginate,
+)
+from store import calls, evaluations
+from store.db import Store
+from store.deadlines import DeadlineCalculator
+from store.models import Call, Ticket
+from store.tickets import Actor, apply_command, create_ticket, draft_from
+from store.workcal import SHANGHAI
+from telephony.events import CallAnswered, Event
+from telephony.sim import SimLine
+
+NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
+OPERATOR = Actor("alice", "operator", None)
+TRAINER = Actor("tina", "trainer", None)
+DEPT = Actor("dept", "department")
+SIZE = (120, 34)
+
+
+# --- seeded data ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Seeded:
+    missed: dict[str, str] = field(default_factory=dict)  # number -> latest missed call id
+    tickets: dict[str, int] = field(default_factory=dict)  # label -> ticket id
+
+
+def _missed(store: Store, number: str, at: dt.datetime, reason: str = "cancelled", name: str | None = None) -> str:
+    call_id = uuid.uuid4().hex
+    with store.session() as s:
+        calls.open_call(s, call_id=call_id, direction="in", remote_number=number, display_name=name, at=at)
+        calls.end_call(s, call_id, at + dt.timedelta(seconds=18), reason)
+    return call_id
+
+
+def _closed_ticket(store: Store, phone: str, name: str, dept: str, closed: dt.datetime, what: str) -> int:
+    draft = draft_from({"nature": "投诉", "description": what, "leaf_code": "101.01", "caller_name": name,
+                        "caller_phone": phone})
+    opened = closed - dt.timedelta(days=3)
+    with store.session() as s:
+        t = create_ticket(s, draft, OPERATOR, opened)
+        apply_command(s, t, "dispatch", OPERATOR, opened, department=dept)
+        apply_command(s, t, "accept", DEPT, opened + dt.timedelta(hours=1))
+        apply_command(s, t, "reply", DEPT, closed - dt.timedelta(hours=5), answer="已处理")
+        apply_command(s, t, "close", OPERATOR, closed)
+        return t.id
+
+
+def seed(store: Store) -> Seeded:
+    out = Seeded()
+    h = dt.timedelta(hours=1)
+    _missed(store, "13812345678", NOW - 5 * h, name="王先生")
+    out.missed["13812345678"] = _missed(store, "13812345678", NOW - 2 * h, "abandoned", name="王先生")
+    out.missed["04122345678"] = _missed(store, "04122345678", NOW - 3 * h)
+    out.missed["13900001111"] = _missed(store, "+8613900001111", NOW - 4 * h, "rejected")  # refused: not listed
+    yesterday = dt.datetime(2026, 11, 27, 15, 0, tzinfo=SHANGHAI)
+    out.tickets["heat"] = _closed_ticket(store, "13700002222", "李女士", "铁东区供暖办", yesterday, "暖气不热")
+    out.tickets["road"] = _closed_ticket(store, "13600003333", "赵先生", "立山区城管局", yesterday + h, "路灯不亮")
+    out.tickets["today"] = _closed_ticket(store, "13500004444", "钱先生", "铁西区住建局", NOW - h, "井盖缺失")
+    return out
+
+
+@dataclass
+class RecordingDialer:
+    """Stands in for ``Line.dial`` where the test is about the screen, not the line."""
+
+    numbers: list[str] = field(default_factory=list)
+    fail: Exception | None = None
+
+    def __call__(self, number: str) -> str:
+        if self.fail is not None:
+            raise self.fail
+        self.numbers.append(number)
+        return f"out-{len(self.numbers)}"
+
+
+@pytest.fixture
+def seeded(sqlite_store: Store) -> Seeded:
+    return seed(sqlite_store)
+
+
+def make_service(store: Store, dial: Callable[[str], str], actor: Actor = OPERATOR, **kw: object
+                 ) -> WorklistService:
+    return WorklistService(store, dial, actor, clock=lambda: NOW, deadlines=DeadlineCalculator(), **kw)  # type: ignore[arg-type]
+
+
+class WorklistApp(App[None]):
+    """The desk's part: push the screen, collect the calls it places."""
+
+    def __init__(self, service: WorklistService, language: str = "zh_CN") -> None:
+        super().__init__()
+        self.service = service
+        self.language = language
+        self.placed: list[WorklistsScreen.CallPlaced] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(WorklistsScreen(self.service, Translator(self.language),  # type: ignore[arg-type]
+                                         refresh_seconds=None))
+
+    def on_worklists_screen_call_placed(self, message: WorklistsScreen.CallPlaced) -> None:
+        self.placed.append(message)
+
+
+async def settle(pilot, until: Callable[[], bool] = lambda: True, tries: int = 50) -> None:  # type: ignore[no-untyped-def]
+    """Let workers finish and their messages land (bounded)."""
+    for _ in range(tries):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if until():
+            return
+    raise AssertionError("the screen did not settle")
+
+
+def screen_of(app: App[None]) -> WorklistsScreen:
+    screen = app.screen
+    assert isinstance(screen, WorklistsScreen)
+    return screen
+
+
+async def press_and_reload(pilot, screen: WorklistsScreen, *keys: str) -> None:  # type: ignore[no-untyped-def]
+    """Press ``keys`` and wait until the lists were loaded again (after a recorded outcome)."""
+    loads = screen.loads
+    await pilot.press(*keys)
+    await settle(pilot, lambda: screen.loads > loads)
+
+
+@asynccontextmanager
+async def opened(service: WorklistService, language: str = "zh_CN"
+                 ) -> AsyncIterator[tuple[WorklistApp, Any, WorklistsScreen]]:
+    """The app with the worklists screen up and its first page loaded."""
+    app = WorklistApp(service, language)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(app)
+        await settle(pilot, lambda: screen.loads > 0)
+        yield app, pilot, screen
+
+
+def table_rows(screen: WorklistsScreen, selector: str) -> list[list[str]]:
+    table = screen.query_one(selector, DataTable)
+    return [[str(c) for c in table.get_row(r.key)] for r in table.ordered_rows]
+
+
+def status(screen: WorklistsScreen) -> str:
+    return str(screen.query_one("#wl-status", Static).render())
+
+
+# --- pure parts ------------------------------------------------------------------------------------
+
+
+def test_dialable_numbers() -> None:
+    assert dialable_number("+8613812345678") == "13812345678"
+    assert dialable_number("0412-2345678") == "04122345678"
+    assert dialable_number("+8613812345678", "9") == "913812345678"
+    assert dialable_number("+14155550123") == "0014155550123"
+    assert dialable_number("1001") == "1001"  # an extension
+    with pytest.raises(WorklistError) as err:
+        dialable_number("anonymous")
+    assert err.value.key == "not_dialable"
+
+
+def test_paginate_clamps_pages() -> None:
+    items = list(range(45))
+    assert [(p.page, p.pages, p.total, p.first, len(p.rows), p.truncated) for p in
+            (paginate(items, 0, 20), paginate(items, 2, 20), paginate(items, 9, 20), paginate([], 3, 20),
+             paginate(items, 9, 20, limit=30))] == [
+        (0, 3, 45, 0, 20, False), (2, 3, 45, 40, 5, False), (2, 3, 45, 40, 5, False), (0, 1, 0, 0, 0, False),
+        (1, 2, 30, 20, 10, True)]
+
+
+# --- the service on a real store -------------------------------------------------------------------
+
+
+def test_service_lists_pages_and_masks_for_trainers(sqlite_store: Store, seeded: Seeded) -> None:
+    dialer = RecordingDialer()
+    op = make_service(sqlite_store, dialer, page_size=1)
+    first, second = op.missed_page(0), op.missed_page(1)
+    assert (first.total, first.pages, second.first) == (2, 2, 1)
+    assert [(r.phone, r.missed, r.name) for r in first.rows + second.rows] == [
+        ("13812345678", 2, "王先生"), ("04122345678", 1, None)]
+    due = op.due_page(0)
+    assert due.total == 2 and due.rows[0].phone == "13700002222"
+    trainer = make_service(sqlite_store, dialer, TRAINER)
+    assert [r.phone for r in trainer.missed_page().rows] == ["138****5678", "412****5678"]
+    assert [r.phone for r in trainer.due_page().rows] == ["137****2222", "136****3333"]
+    for act in (lambda: trainer.call_back(first.rows[0]), lambda: trainer.call_for_visit(due.rows[0]),
+                lambda: trainer.record_visit(due.rows[0].ticket_id, "满意")):
+        with pytest.raises(WorklistError) as err:
+            act()
+        assert err.value.key == "read_only"
+    assert dialer.numbers == []
+
+
+def test_service_refuses_an_incomplete_dissatisfied_visit(sqlite_store: Store, seeded: Seeded) -> None:
+    op = make_service(sqlite_store, RecordingDialer())
+    tid = seeded.tickets["heat"]
+    for kw, key in (({}, "need_reason"), ({"reason": "还是冷"}, "need_fault")):
+        with pytest.raises(WorklistError) as err:
+            op.record_visit(tid, "不满意", **kw)  # type: ignore[arg-type]
+        assert err.value.key == key
+    with sqlite_store.read() as s:
+        assert s.get(Ticket, tid).status == "已办结"  # type: ignore[union-attr]
+
+
+def test_service_dial_failure_is_a_worklist_error(sqlite_store: Store, seeded: Seeded) -> None:
+    op = make_service(sqlite_store, RecordingDialer(fail=RuntimeError("line not registered")))
+    with pytest.raises(WorklistError) as err:
+        op.call_back(op.missed_page().rows[0])
+    assert err.value.key == "dial_failed" and "not registered" in err.value.values["error"]
+
+
+# --- the screen under Pilot ------------------------------------------------------------------------
+
+
+async def test_missed_list_shows_numbers_and_dial_calls_the_dialer(sqlite_store: Store, seeded: Seeded) -> None:
+    dialer = RecordingDialer()
+    async with opened(make_service(sqlite_store, dialer)) as (app, pilot, screen):
+        rows = table_rows(screen, "#wl-missed")
+        assert [r[:5] for r in rows] == [["1", "13812345678", "王先生", "11-28 08:00", "2"],
+                                         ["2", "04122345678", "", "11-28 07:00", "1"]]
+        assert rows[0][5] == "排队放弃"
+        assert "第 1/1 页，共 2 条" in str(screen.query_one("#wl-missed-pager", Static).render())
+        await pilot.press("down", "d")  # the landline
+        await settle(pilot, lambda: bool(app.placed))
+        assert dialer.numbers == ["04122345678"]
+        placed = app.placed[0].placed
+        assert (placed.call_id, placed.kind, placed.ref) == ("out-1", "missed", seeded.missed["04122345678"])
+        assert table_rows(screen, "#wl-missed")[1][7] == "回拨中"
+        assert "正在拨打 04122345678" in status(screen)
+
+
+async def test_marking_outcomes_takes_numbers_off_the_list(sqlite_store: Store, seeded: Seeded) -> None:
+    dialer = RecordingDialer()
+    async with opened(make_service(sqlite_store, dialer)) as (app, pilot, screen):
+        await pilot.press("d")
+        await settle(pilot, lambda: bool(app.placed))
+        await press_and_reload(pilot, screen, "2")  # no answer: stays, one try counted
+        rows = table_rows(screen, "#wl-missed")
+        assert [r[1] for r in rows] == ["13812345678", "04122345678"] and rows[0][6:] == ["1", ""]
+        assert "无人接听（第 1 次）" in status(screen)
+        await press_and_reload(pilot, screen, "1")  # reached (a callback made elsewhere: no call id)
+        assert [r[1] for r in table_rows(screen, "#wl-missed")] == ["04122345678"]
+        assert table_rows(screen, "#wl-missed")[0][0] == "1"  # positions follow the list
+        await press_and_reload(pilot, screen, "3")  # wrong number
+        assert table_rows(screen, "#wl-missed") == []
+        assert "没有待回拨的漏接来电" in str(screen.query_one("#wl-missed-pager", Static).render())
+    with sqlite_store.read() as s:
+        events = calls.call_events(s, seeded.missed["13812345678"])
+        outcomes = [e.data["outcome"] for e in events if e.kind == "callback"]
+        assert outcomes == ["no_answer", "reached"]
+        assert events[-1].kind == "called_back"
+        first_try = next(e for e in events if e.kind == "callback")
+        assert first_try.data["by_call_id"] == "out-1" and s.get(Call, "out-1") is not None
+
+
+async def test_visit_satisfied_closes_the_ticket(sqlite_store: Store, seeded: Seeded) -> None:
+    dialer = RecordingDialer()
+    async with opened(make_service(sqlite_store, dialer)) as (app, pilot, screen):
+        await pilot.press("v")
+        assert [r[2:6] for r in table_rows(screen, "#wl-visits")] == [
+            ["李女士", "13700002222", "铁东区供暖办", "11-27 15:00"], ["赵先生", "13600003333", "立山区城管局", "11-27 16:00"]]
+        await pilot.press("d")
+        await settle(pilot, lambda: bool(app.placed))
+        assert dialer.numbers == ["13700002222"]
+        assert screen.form_row is not None and screen.form_call == "out-1"
+        await pilot.press("enter")  # the first radio: 满意
+        assert screen.query_one("#wl-result", RadioSet).pressed_index == 0
+        await press_and_reload(pilot, screen, "ctrl+s")
+        assert "已回访" in status(screen) and screen.form_row is None
+        assert [r[2] for r in table_rows(screen, "#wl-visits")] == ["赵先生"]
+    with sqlite_store.read() as s:
+        t = s.get(Ticket, seeded.tickets["heat"])
+        assert t is not None and (t.status, t.satisfaction) == ("已回访", "满意")
+        (ev,) = evaluations.evaluations_of(s, t.id)
+        assert (ev.result, ev.call_id) == ("满意", "out-1")
+
+
+async def test_visit_dissatisfied_needs_a_reason_and_without_fault_is_evaluated(
+        sqlite_store: Store, seeded: Seeded) -> None:
+    async with opened(make_service(sqlite_store, RecordingDialer())) as (_app, pilot, screen):
+        await pilot.press("v", "down", "e")  # record without dialling (the citizen called in)
+        assert screen.form_row is not None and screen.form_row.ticket_id == seeded.tickets["road"]
+        await pilot.press("right", "right", "enter")  # 不满意
+        await pilot.press("ctrl+s")  # no reason yet: refused, the form keeps what was chosen
+        await settle(pilot)
+        assert "不满意需填写原因" in status(screen) and screen.form_row is not None
+        screen.query_one("#wl-reason", Input).value = "路灯还是不亮"
+        await press_and_reload(pilot, screen, "ctrl+s")  # the fault box left unticked: not the department's fault
+        assert screen.form_row is None
+    with sqlite_store.read() as s:
+        t = s.get(Ticket, seeded.tickets["road"])
+        assert t is not None and t.status == "已回访"  # not the department's fault
+
+
+async def test_visit_dissatisfied_department_at_fault_is_rehandled_and_audited(
+        sqlite_store: Store, seeded: Seeded) -> None:
+    async with opened(make_service(sqlite_store, RecordingDialer())) as (_app, pilot, screen):
+        await pilot.press("v", "e", "right", "right", "enter")
+        screen.query_one("#wl-reason", Input).value = "暖气还是不热"
+        screen.query_one("#wl-fault", Checkbox).value = True
+        await press_and_reload(pilot, screen, "ctrl+s")
+        assert "已发回 铁东区供暖办 重办" in status(screen)
+        assert [r[2] for r in table_rows(screen, "#wl-visits")] == ["赵先生"]
+    with sqlite_store.read() as s:
+        t = s.get(Ticket, seeded.tickets["heat"])
+        assert t is not None and (t.status, t.rehandle_count, t.satisfaction) == ("办理中", 1, "不满意")
+        assert t.deadline is not None and t.deadline > NOW
+        audit = {(e.command, e.field, e.actor, e.reason) for e in t.events if e.command == "evaluate"}
+        assert ("evaluate", "status", "alice", "暖气还是不热") in audit
+        assert ("evaluate", "rehandle_count", "alice", "暖气还是不热") in audit
+
+
+async def test_not_reached_keeps_the_ticket_and_counts(sqlite_store: Store, seeded: Seeded) -> None:
+    async with opened(make_service(sqlite_store, RecordingDialer())) as (app, pilot, screen):
+        await pilot.press("v", "d")
+        await settle(pilot, lambda: bool(app.placed))
+        for _ in range(3):
+            await pilot.press("down")
+        await pilot.press("enter")  # 未接通
+        await press_and_reload(pilot, screen, "ctrl+s")
+        assert "未接通（第 1 次）" in status(screen)
+        assert table_rows(screen, "#wl-visits")[0][6] == "1"
+
+
+async def test_trainer_sees_masked_numbers_and_cannot_dial(sqlite_store: Store, seeded: Seeded) -> None:
+    dialer = RecordingDialer()
+    async with opened(make_service(sqlite_store, dialer, TRAINER)) as (app, pilot, screen):
+        assert [r[1] for r in table_rows(screen, "#wl-missed")] == ["138****5678", "412****5678"]
+        await pilot.press("d", "1")
+        await settle(pilot)
+        assert dialer.numbers == [] and app.placed == []
+    with sqlite_store.read() as s:
+        assert evaluations.callback_tries(s, seeded.missed.values()) == {}
+
+
+async def test_dial_failure_is_shown_and_nothing_changes(sqlite_store: Store, seeded: Seeded) -> None:
+    dialer = RecordingDialer(fail=RuntimeError("line not registered"))
+    async with opened(make_service(sqlite_store, dialer)) as (app, pilot, screen):
+        await pilot.press("d")
+        await settle(pilot)
+        assert "拨号失败：line not registered" in status(screen) and app.placed == []
+        assert table_rows(screen, "#wl-missed")[0][7] == ""
+
+
+async def test_refresh_diffs_the_table_and_pages(sqlite_store: Store, seeded: Seeded) -> None:
+    async with opened(make_service(sqlite_store, RecordingDialer(), page_size=2)) as (_app, pilot, screen):
+        table = screen.query_one("#wl-missed", DataTable)
+        keys_before = [r.key for r in table.ordered_rows]
+        newest = _missed(sqlite_store, "13911112222", NOW - dt.timedelta(minutes=10))
+        removed: list[object] = []
+        added: list[object] = []
+        table.remove_row = lambda key, _orig=table.remove_row: (removed.append(key), _orig(key))[1]  # type: ignore[method-assign]
+        table.add_row = lambda *a, _orig=table.add_row, **k: (added.append(k.get("key")), _orig(*a, **k))[1]  # type: ignore[method-assign]
+        await press_and_reload(pilot, screen, "r")
+        rows = table_rows(screen, "#wl-missed")
+        assert [r[1] for r in rows] == ["13911112222", "13812345678"]
+        assert [r[0] for r in rows] == ["1", "2"]
+        assert added == [r.key.value for r in table.ordered_rows][:1] and len(removed) == 1
+        assert keys_before[0] in [r.key for r in table.ordered_rows]  # kept, only its cells updated
+        assert "第 1/2 页，共 3 条" in str(screen.query_one("#wl-missed-pager", Static).render())
+        await press_and_reload(pilot, screen, "n")
+        assert [r[:2] for r in table_rows(screen, "#wl-missed")] == [["3", "04122345678"]]
+        assert newest != seeded.missed["13812345678"]
+
+
+# --- the real simulated line ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sim_line() -> Iterator[SimLine]:
+    line = SimLine([])  # no scripted inbound calls: only the ones the worklist dials
+    yield line
+    line.stop()
+
+
+async def test_callback_through_the_simulated_line_is_logged_and_leaves_the_list(
+        sqlite_store: Store, seeded: Seeded, sim_line: SimLine) -> None:
+    line = sim_line
+    log = CallLog(sqlite_store, now=lambda: NOW)
+    answered = threading.Event()
+
+    def on_event(ev: Event) -> None:
+        log.on_event(ev)
+        if isinstance(ev, CallAnswered):
+            answered.set()
+
+    line.start(on_event)  # the desk's wiring: line events go to its CallLog
+
+    def dial(number: str) -> str:
+        call_id = line.dial(number)
+        log.dialed(call_id, number)
+        return call_id
+
+    async with opened(make_service(sqlite_store, dial)) as (app, pilot, screen):
+        await pilot.press("d")
+        await settle(pilot, lambda: bool(app.placed))
+        call_id = app.placed[0].placed.call_id
+        assert line.calls[call_id].script.caller == "13812345678"  # the number the line dialled
+        assert answered.wait(5)
+        await press_and_reload(pilot, screen, "1")
+        assert [r[1] for r in table_rows(screen, "#wl-missed")] == ["04122345678"]
+    with sqlite_store.read() as s:
+        out = s.get(Call, call_id)
+        assert out is not None and (out.direction, out.answered_at is not None) == ("out", True)
+        events_of_missed = calls.call_events(s, seeded.missed["13812345678"])
+        assert [e.data.get("by_call_id") for e in events_of_missed if e.kind == "callback"] == [call_id]
+
+
+# --- snapshot (Chinese) -----------------------------------------------------------------------------
+
+
+def test_snapshot_worklists_missed_zh(snap_compare, sqlite_store: Store, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    app = WorklistApp(make_service(sqlite_store, RecordingDialer()))
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot, lambda: screen_of(app).loads > 0)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+
+
+def test_snapshot_worklists_visit_form_zh(snap_compare, sqlite_store: Store, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    app = WorklistApp(make_service(sqlite_store, RecordingDialer()))
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        screen = screen_of(app)
+        await settle(pilot, lambda: screen.loads > 0)
+        await pilot.press("v", "d")
+        await settle(pilot, lambda: bool(app.placed))
+        await pilot.press("right", "right", "enter", "tab")  # 不满意, then the fault box
+        await pilot.press("space")
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+
+
+def test_missed_row_key_is_stable_per_number(sqlite_store: Store, seeded: Seeded) -> None:
+    op = make_service(sqlite_store, RecordingDialer())
+    before = {r.phone: r.key for r in op.missed_page().rows}
+    _missed(sqlite_store, "13812345678", NOW - dt.timedelta(minutes=1))
+    after: dict[str, MissedRow] = {r.phone: r for r in op.missed_page().rows}
+    assert after["13812345678"].key == before["13812345678"] and after["13812345678"].missed == 3
+
+
+async def test_an_overlong_reason_is_refused_and_kept_in_the_form(sqlite_store: Store, seeded: Seeded) -> None:
+    async with opened(make_service(sqlite_store, RecordingDialer())) as (_app, pilot, screen):
+        await pilot.press("v", "e", "right", "right", "enter")
+        pasted = "暖气\x07不热😡" + "长" * 10_000
+        screen.query_one("#wl-reason", Input).value = pasted
+        await pilot.press("tab", "space")  # the fault box, by keyboard
+        assert screen.query_one("#wl-fault", Checkbox).value is True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "最多 500 个字" in status(screen)
+        assert screen.form_row is not None and screen.query_one("#wl-reason", Input).value == pasted
+    with sqlite_store.read() as s:
+        assert s.get(Ticket, seeded.tickets["heat"]).status == "已办结"  # type: ignore[union-attr]
+
+
+async def test_the_screen_speaks_english(sqlite_store: Store, seeded: Seeded) -> None:
+    async with opened(make_service(sqlite_store, RecordingDialer()), "en") as (_app, _pilot, screen):
+        table = screen.query_one("#wl-missed", DataTable)
+        assert [str(c.label) for c in table.columns.values()][:3] == ["#", "Number", "Name"]
+        assert table_rows(screen, "#wl-missed")[0][5] == "left the queue"
+        assert "page 1/1, 2 in all" in str(screen.query_one("#wl-missed-pager", Static).render())
+        assert {b.description for _, b in screen._bindings if b.id == "worklists_dial"} == {"Dial"}
+
+
+def test_both_languages_have_every_text() -> None:
+    from console.screens.worklists import CATALOGUE
+
+    assert set(CATALOGUE["zh_CN"]) == set(CATALOGUE["en"])
+
+
+async def test_escape_closes_the_form_then_goes_back(sqlite_store: Store, seeded: Seeded) -> None:
+    async with opened(make_service(sqlite_store, RecordingDialer())) as (app, pilot, screen):
+        await pilot.press("v", "e")
+        assert screen.form_row is not None
+        await pilot.press("escape")
+        assert screen.form_row is None and app.screen is screen
+        await pilot.press("escape")
+        assert not isinstance(app.screen, WorklistsScreen)
+
+
+async def test_keys_are_remappable_by_id(sqlite_store: Store, seeded: Seeded) -> None:
+    from console.config import KeymapConfig
+
+    ids = {bid for _, b in WorklistsScreen._merged_bindings or () if (bid := b.id)}  # type: ignore[union-attr]
+    assert ids <= set(KeymapConfig.model_fields)  # every id can be set in [keymap]
+    dialer = RecordingDialer()
+    async with opened(make_service(sqlite_store, dialer)) as (app, pilot, _screen):
+        app.set_keymap({"worklists_dial": "x"})
+        await pilot.press("d")
+        await settle(pilot)
+        assert dialer.numbers == []
+        await pilot.press("x")
+        await settle(pilot, lambda: bool(app.placed))
+        assert dialer.numbers == ["13812345678"]
+
+
+async def test_backlog_adds_older_visits(sqlite_store: Store, seeded: Seeded) -> None:
+    older = _closed_ticket(sqlite_store, "13400005555", "孙女士", "铁东区供暖办",
+                           dt.datetime(2026, 11, 25, 11, 0, tzinfo=SHANGHAI), "暖气漏水")
+    async with opened(make_service(sqlite_store, RecordingDialer())) as (_app, pilot, screen):
+        await pilot.press("v")
+        assert [r[2] for r in table_rows(screen, "#wl-visits")] == ["李女士", "赵先生"]
+        await press_and_reload(pilot, screen, "b")
+        assert [r[2] for r in table_rows(screen, "#wl-visits")] == ["孙女士", "李女士", "赵先生"]
+        assert "积压" in str(screen.query_one("#wl-title", Static).render())
+        assert screen.due_rows[f"t{older}"].ticket_id == older
+
+
+async def test_a_locked_store_is_reported_and_the_row_kept(sqlite_url: str) -> None:
+    import sqlite3
+
+    from store.db import open_store
+
+    store = open_store(sqlite_url, busy_timeout_ms=300)
+    try:
+        seeded = seed(store)
+        blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            async with opened(make_service(store, RecordingDialer())) as (_app, pilot, screen):
+                blocker.execute("BEGIN IMMEDIATE")  # another seat holds the write lock
+                await pilot.press("1")
+                await settle(pilot, lambda: "保存失败" in status(screen))
+                blocker.execute("ROLLBACK")
+                assert [r[1] for r in table_rows(screen, "#wl-missed")] == ["13812345678", "04122345678"]
+                await press_and_reload(pilot, screen, "1")  # the lock is gone: the same key works
+                assert [r[1] for r in table_rows(screen, "#wl-missed")] == ["04122345678"]
+        finally:
+            blocker.close()
+        with store.read() as s:
+            assert evaluations.callback_tries(s, [seeded.missed["13812345678"]]) == {
+                seeded.missed["13812345678"]: 1}
+    finally:
+        store.close()

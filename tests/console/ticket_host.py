@@ -1,0 +1,63 @@
+"""A small host App that mounts the TicketForm alone (the desk screen is another helper's), for the
+Pilot tests, the snapshot test and the benches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from textual.app import App, ComposeResult
+from textual.widgets import Input, Select, TextArea
+
+from console.i18n import Language, Translator
+from console.services.ticket_desk import CallContext, TicketDesk
+from console.widgets.ticket_form import TicketForm
+
+
+class FormHost(App[None]):
+    """Mounts one TicketForm; records the messages it posts."""
+
+    def __init__(self, desk: TicketDesk, call: CallContext | None = None, language: Language = "zh_CN") -> None:
+        super().__init__()
+        self.desk = desk
+        self.call = call
+        self.language: Language = language
+        self.saved: list[TicketForm.Saved] = []
+        self.critical: list[TicketForm.CriticalLeaf] = []
+
+    def compose(self) -> ComposeResult:
+        yield TicketForm(self.desk, Translator.of(self.language, []), self.call, id="form")
+
+    @property
+    def form(self) -> TicketForm:
+        return self.query_one(TicketForm)
+
+    def on_ticket_form_saved(self, message: TicketForm.Saved) -> None:
+        self.saved.append(message)
+
+    def on_ticket_form_critical_leaf(self, message: TicketForm.CriticalLeaf) -> None:
+        self.critical.append(message)
+
+
+def set_fields(form: TicketForm, **values: str) -> None:
+    """Fill fields directly (typing each character through Pilot costs ~0.1 s a key)."""
+    for name, value in values.items():
+        widget = form.query_one(f"#{name.replace('_', '-')}")
+        if isinstance(widget, Input):
+            widget.value = value
+        elif isinstance(widget, TextArea):
+            widget.load_text(value)
+        elif isinstance(widget, Select):
+            widget.value = value
+        else:  # pragma: no cover - a test asking for a field that is not there
+            raise AssertionError(f"no field {name}")
+
+
+async def wait_for(pause: Callable[[], object], condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Pause the Pilot until ``condition`` holds (bounded; fails the test with the timeout)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        if loop.time() > end:
+            raise AssertionError("timed out waiting for the form")
+        await pause()  # type: ignore[misc]
