@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingsMap
 from textual.containers import Container, Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, OptionList, Static
@@ -185,15 +186,28 @@ class DeskScreen(Screen[None]):
             self.notify(self.tr.t(update.message, **update.values), severity=severity)
         self.refresh_view()
 
+    class HistoryLoaded(Message):
+        """The caller's history read by the worker thread (``error`` names what went wrong)."""
+
+        def __init__(self, call_id: str, found: CallerHistory | None, error: str = "") -> None:
+            super().__init__()
+            self.call_id, self.found, self.error = call_id, found, error
+
     @work(thread=True, exclusive=True, group="history")
     def _load_history(self, call_id: str, number: str) -> None:
+        # post_message, not call_from_thread: it never blocks this thread on a busy (or closing) UI loop
         try:
             found = self.history(number, call_id)
         except Exception as exc:  # a locked or unreachable store: the call still rings
-            self.app.call_from_thread(self.notify, self.tr.t("msg.history_failed", why=type(exc).__name__),
-                                      severity="warning")
+            self.post_message(self.HistoryLoaded(call_id, None, type(exc).__name__))
             return
-        self.app.call_from_thread(self.query_one(RingingPop).show_history, call_id, found)
+        self.post_message(self.HistoryLoaded(call_id, found))
+
+    def on_desk_screen_history_loaded(self, message: HistoryLoaded) -> None:
+        if message.found is None:
+            self.notify(self.tr.t("msg.history_failed", why=message.error), severity="warning")
+        else:
+            self.query_one(RingingPop).show_history(message.call_id, message.found)
 
     # -- the ticket form slot ---------------------------------------------------------------------
     def _open_form(self, call: LiveCall | None) -> None:
