@@ -58,11 +58,16 @@ archive 归档         已办结, 已回访, 已并单             已归档    
                                                                  system
 edit                see EDITABLE_FIELDS               -          HOTLINE            at least one field   the fields given (validated)
 link_backend        any                               -          backend, system    backend_id           backend_id (Open311 service_request_id)
+note 备注            any                               -          HOTLINE, system    reason               - (one event row with field ``note`` and the
+                                                                                                         text as its reason; a transfer of the call)
 =================== ================================= ========== ================== ==================== ==========================================
 
 Edits (EDITABLE_FIELDS): in 已受理 every intake field; in 已退单 the classification, location,
 description and urgency (fixed before 改派) plus caller_name/callback_consent; from 已派单 to 已办结
 only caller_name and callback_consent; nothing after 回访, 并单 or 归档.
+
+A note (备注) changes no field, so ``plan`` returns no change for it; ``store.tickets`` records it as
+one event whose field is ``NOTE_FIELD`` (skipped by replay) and sends nothing to the backend.
 
 Optional args: ``reason`` on every command (kept in the events); ``co_departments`` on dispatch
 and reassign; ``department_at_fault`` on evaluate; ``extension_days`` on approve_extension (the
@@ -119,6 +124,7 @@ HOTLINE = frozenset({"operator", "supervisor", "admin"})
 SUPERVISORS = frozenset({"supervisor", "admin"})
 DEPT = frozenset({"department", "backend"})
 
+NOTE_FIELD = "note"  # the ``field`` of a note's event row: no ticket field, replay skips it
 MAX_EXTENSION_DAYS = 30  # sanity bound of the argument; the deadline policy (extension_refusal) allows fewer
 
 # Fields set at intake, and which of them the hotline may still edit in each state.
@@ -511,6 +517,8 @@ COMMANDS: Mapping[str, Command] = {c.name: c for c in (
             doc="field edits; which fields in which state: EDITABLE_FIELDS"),
     Command("link_backend", "关联", frozenset(STATUSES), None, frozenset({"backend", "system"}),
             required=("backend_id",), effects=(("backend_id", arg("backend_id")),)),
+    Command("note", "备注", frozenset(STATUSES), None, HOTLINE | {"system"}, required=("reason",),
+            doc="an audited remark (e.g. the call was transferred); changes no field"),
 )}
 
 
@@ -705,7 +713,7 @@ def violations(row: Mapping[str, Any]) -> list[str]:
 
 
 __all__ = [
-    "ALL_ROLES", "BOARDS", "COMMANDS", "EDITABLE_FIELDS", "NATURES", "SATISFACTIONS", "STATUSES", "URGENCIES",
+    "ALL_ROLES", "BOARDS", "COMMANDS", "EDITABLE_FIELDS", "NATURES", "NOTE_FIELD", "SATISFACTIONS", "STATUSES", "URGENCIES",
     "Command", "DeadlineCalculator", "FieldChange", "LifecycleError", "allowed_commands", "apply_changes",
     "empty_row",
     "plan", "violations",

@@ -277,9 +277,9 @@ class DeskScreen(Screen[None]):
             if choice is None:
                 return
             if choice.mode == "blind":
-                self.show_update(self.desk.blind_transfer(choice.target.number))
+                self.show_update(self.desk.blind_transfer(choice.target.number, choice.target.label))
             else:
-                self.show_update(self.desk.start_consultation(choice.target.number))
+                self.show_update(self.desk.start_consultation(choice.target.number, choice.target.label))
 
         self.app.push_screen(TransferDialog(self.tr, self.transfer_targets, preselect), chosen)
 
@@ -326,8 +326,8 @@ class DeskScreen(Screen[None]):
     def on_ticket_form_saved(self, message: Any) -> None:
         number = getattr(message, "number", None) or getattr(message, "ticket_number", "")
         ticket_id = getattr(message, "ticket_id", None)
-        if isinstance(ticket_id, int):
-            self.desk.note_ticket(ticket_id)
+        if isinstance(ticket_id, int):  # the form's call (None: a new ticket, for the current call)
+            self.desk.note_ticket(ticket_id, self.form_call_id)
         if number:
             self.notify(self.tr.t("msg.ticket_saved", number=number))
 

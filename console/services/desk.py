@@ -26,9 +26,11 @@ import structlog
 from sqlalchemy.orm import Session
 
 from console.services.call_log import CallLog
+from console.services.transfer_notes import TransferMode, TransferRequest, note_job
 from store import calls, users
 from store.callers import mask_phone
 from store.db import Store, utcnow
+from store.tickets import Actor
 from telephony.events import (
     CallAnswered,
     CallEnded,
@@ -50,7 +52,6 @@ CallState = Literal["ringing", "dialing", "talking", "held", "ended"]
 LineState = Literal["starting", "up", "down"]
 # what the operator records at the end of a call (≤ 32 characters each: store.calls.set_disposition)
 DISPOSITIONS: tuple[str, ...] = ("已建工单", "咨询已答复", "已转接", "重复来电", "无声/骚扰", "打错电话", "其他")
-EMERGENCY_NUMBERS: tuple[str, ...] = ("110", "119", "120", "122")
 MAX_PENDING_WRITES = 5000
 MAX_UNKNOWN = 64  # events of calls we did not know yet (an outbound call's answer can beat its id)
 
@@ -85,8 +86,12 @@ class LiveCall:
     consult_id: str | None = None  # attended transfer: the consultation call we dialled
     consult_target: str = ""
     consult_up: bool = False
+    consult_label: str = ""
     transfers: list[str] = field(default_factory=list)
     ticket_id: int | None = None
+    transfer_pending: TransferRequest | None = None  # asked of the line, not confirmed yet
+    transferred: list[TransferRequest] = field(default_factory=list)  # confirmed: noted on the ticket
+    noted: dict[int, int] = field(default_factory=dict)  # ticket id -> transfers already noted on it
 
     @property
     def masked(self) -> str:
@@ -381,6 +386,10 @@ class DeskService:
             return DeskUpdate("resumed", call)
         if isinstance(event, CallTransferred):
             call.transfers.append(event.target)
+            mode: TransferMode = "attended" if event.replaces else "blind"
+            call.transferred.append(call.transfer_pending or TransferRequest(event.target, "", mode))
+            call.transfer_pending = None
+            self._note_transfers(call)
             return DeskUpdate("transferred", call, message="msg.transferred", values={"target": event.target})
         if isinstance(event, CallEnded):
             return self._ended(call, event)
@@ -534,15 +543,24 @@ class DeskService:
             return DeskUpdate("error", message="msg.bad_target")
         return call, target
 
-    def blind_transfer(self, target: str) -> DeskUpdate:
+    def blind_transfer(self, target: str, label: str = "") -> DeskUpdate:
+        """Transfer the connected call to ``target`` (``label``: the department's name, for the note)."""
         checked = self._transfer_from(target)
         if isinstance(checked, DeskUpdate):
             return checked
         call, target = checked
         self._call_event(call.call_id, "transfer_requested", {"target": target, "mode": "blind"})
-        return self._command(lambda: self.line.blind_transfer(call.call_id, target))
+        return self._transfer(call, TransferRequest(target, label, "blind"),
+                              lambda: self.line.blind_transfer(call.call_id, target))
 
-    def start_consultation(self, target: str) -> DeskUpdate:
+    def _transfer(self, call: LiveCall, request: TransferRequest, fn: Callable[[], object]) -> DeskUpdate:
+        call.transfer_pending = request  # its confirmation (CallTransferred) comes back as an event
+        update = self._command(fn)
+        if update.kind == "error":
+            call.transfer_pending = None
+        return update
+
+    def start_consultation(self, target: str, label: str = "") -> DeskUpdate:
         """Attended transfer, step 1: hold the caller and dial ``target``."""
         checked = self._transfer_from(target)
         if isinstance(checked, DeskUpdate):
@@ -557,6 +575,7 @@ class DeskService:
         except Exception as exc:
             return DeskUpdate("error", message="msg.command_refused", values={"why": str(exc) or type(exc).__name__})
         call.consult_id, call.consult_target, call.consult_up = consult, target, False
+        call.consult_label = label
         if self.call_log is not None:
             self.call_log.dialed(consult, target)
         self._call_event(call.call_id, "consultation", {"target": target, "consult_call_id": consult})
@@ -572,7 +591,8 @@ class DeskService:
         consult = call.consult_id
         self._call_event(call.call_id, "transfer_requested",
                          {"target": call.consult_target, "mode": "attended", "consult_call_id": consult})
-        return self._command(lambda: self.line.attended_transfer(call.call_id, consult))
+        return self._transfer(call, TransferRequest(call.consult_target, call.consult_label, "attended"),
+                              lambda: self.line.attended_transfer(call.call_id, consult))
 
     def cancel_consultation(self) -> DeskUpdate:
         call = self.current
@@ -585,11 +605,27 @@ class DeskService:
             return self._command(lambda: self.line.resume(call.call_id))
         return DeskUpdate("none")
 
-    def note_ticket(self, ticket_id: int) -> None:
-        """The ticket saved for the current (or last) call (the form's service links it in the store)."""
-        call = self.current or self.last_call
+    def note_ticket(self, ticket_id: int, call_id: str | None = None) -> None:
+        """The ticket saved for call ``call_id`` (None: the current or last call); the form's service
+        links it in the store. Transfers of that call are written on the ticket as notes."""
+        if call_id is None:
+            call = self.current or self.last_call
+        else:
+            call = next((c for c in (self.current, self.last_call) if c is not None and c.call_id == call_id), None)
         if call is not None:
             call.ticket_id = ticket_id
+            self._note_transfers(call)
+
+    def _note_transfers(self, call: LiveCall) -> None:
+        """Each confirmed transfer of ``call`` once on its ticket (备注), when it has one."""
+        ticket_id = call.ticket_id
+        if ticket_id is None:
+            return
+        op = self.operator
+        actor = Actor(op.username, op.role, op.user_id) if op is not None else Actor("system", "system")
+        for request in call.transferred[call.noted.get(ticket_id, 0):]:
+            self.writer.submit("ticket_note", note_job(ticket_id, actor, self.now(), request.text))
+        call.noted[ticket_id] = len(call.transferred)
 
     def _call_event(self, call_id: str, kind: str, data: dict[str, object]) -> None:
         at = self.now()

@@ -131,24 +131,29 @@ async def test_blind_transfer_to_119_then_wrapup_timer_and_pause_asked_during_ca
     assert _call(sqlite_store, call_id).end_reason == "transferred"
 
 
+async def consult_120_and_transfer(rig, pilot) -> None:  # type: ignore[no-untyped-def]
+    """F7 → 120 consulted first (ctrl+o) → it answers → F7 → complete; the desk is in wrap-up."""
+    await pilot.press("f7")
+    await wait_until(pilot, lambda: isinstance(rig.app.screen, TransferDialog))
+    await pilot.press("down", "down", "ctrl+o")  # 120, consult first
+    rig.advance(0)
+    await wait_until(pilot, lambda: rig.app.desk.status.state == "保持")
+    rig.advance(0.6)  # the consulted party answers
+    await wait_until(pilot, lambda: rig.app.desk.current.consult_up)
+    await pilot.press("f7")
+    await wait_until(pilot, lambda: isinstance(rig.app.screen, ConsultDialog))
+    await pilot.press("enter")  # complete
+    rig.advance(0)
+    await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
+
+
 async def test_attended_transfer_consults_then_completes(sqlite_store: Store) -> None:
     add_operator(sqlite_store)
     rig = make_rig(sqlite_store, [ScriptedCall("13800138001", ring_at=0.5)], auto_login="wang")
     async with rig.app.run_test(size=(140, 40)) as pilot:
         call_id = await ring(rig, pilot, 0.5)
         await answer(rig, pilot)
-        await pilot.press("f7")
-        await wait_until(pilot, lambda: isinstance(rig.app.screen, TransferDialog))
-        await pilot.press("down", "down", "ctrl+o")  # 120, consult first
-        rig.advance(0)
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "保持")
-        rig.advance(0.6)  # the consulted party answers
-        await wait_until(pilot, lambda: rig.app.desk.current.consult_up)
-        await pilot.press("f7")
-        await wait_until(pilot, lambda: isinstance(rig.app.screen, ConsultDialog))
-        await pilot.press("enter")  # complete
-        rig.advance(0)
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
+        await consult_120_and_transfer(rig, pilot)
         _flush(rig)
     assert _call(sqlite_store, call_id).end_reason == "transferred"
     kinds = _events(sqlite_store, call_id)

@@ -31,6 +31,7 @@ from store.tickets import (
     edit_ticket,
     encode_value,
     find_ticket,
+    link_backend_many,
     list_tickets,
     replay,
     ticket_as_dict,
@@ -151,6 +152,101 @@ def test_tickets_from_the_backend_are_not_echoed_back(store: Store) -> None:
 
 def test_boards_are_the_eleven_of_the_design() -> None:
     assert len(BOARDS) == 11 and "两代表一委员意见建议" in BOARDS
+
+
+
+# --- link_backend_many (the sync worker's batch) ------------------------------------------------
+
+
+def event_rows(store: Store, number: str) -> list[tuple[Any, ...]]:
+    """A ticket's events after its creation (twins differ in number), without their row ids."""
+    with store.read() as s:
+        ticket = find_ticket(s, number)
+        assert ticket is not None
+        return [(e.seq, e.at, e.actor, e.actor_role, e.command, e.field, e.old, e.new, e.reason)
+                for e in ticket.events if e.command != "create"]
+
+
+def version_of(store: Store, number: str) -> tuple[int, dt.datetime]:
+    with store.read() as s:
+        ticket = find_ticket(s, number)
+        assert ticket is not None
+        return ticket.version, ticket.updated_at
+
+
+def test_link_backend_many_writes_what_apply_command_writes(store: Store) -> None:
+    # twins: each history once through apply_command, once through link_backend_many
+    twins = [(create(store), create(store)) for _ in range(3)]
+    for a, b in twins[1:]:  # the others have moved on (more events, another status)
+        for t in (a, b):
+            command(store, t.number, "dispatch", SUPERVISOR, T0 + HOUR, department="市供暖公司")
+    for t in twins[2]:  # already linked to another id: relinked, old value in the event
+        command(store, t.number, "link_backend", BACKEND, T0 + HOUR, backend_id="SR-OLD")
+    same = create(store)
+    command(store, same.number, "link_backend", BACKEND, T0 + HOUR, backend_id="SR-SAME")
+    now = T0 + 2 * HOUR
+    for i, (a, _) in enumerate(twins):
+        command(store, a.number, "link_backend", BACKEND, now, backend_id=f"SR-{i}")
+    before_same = event_rows(store, same.number), version_of(store, same.number)
+    outbox_before = counts(store)[2]
+    with store.session() as s:
+        loaded = find_ticket(s, twins[0][1].number)
+        assert loaded is not None
+        created_events = len(loaded.events)  # a collection loaded before the link
+        links = {b.id: f"SR-{i}" for i, (_, b) in enumerate(twins)} | {same.id: "SR-SAME", 10**9: "SR-GONE"}
+        assert link_backend_many(s, links, BACKEND, now) == 3
+        assert loaded.backend_id == "SR-0" and len(loaded.events) == created_events + 1
+    for a, b in twins:
+        assert event_rows(store, b.number) == event_rows(store, a.number)
+        assert version_of(store, b.number) == version_of(store, a.number)
+        fields, replayed = row_of(store, b.number)
+        assert replayed == fields and fields["backend_id"] is not None
+    assert (event_rows(store, same.number), version_of(store, same.number)) == before_same  # nothing to do
+    assert counts(store)[2] == outbox_before  # bookkeeping of the sync: never echoed to the backend
+    with store.session() as s:
+        assert link_backend_many(s, {}, BACKEND, now) == 0
+
+
+def test_link_backend_many_waits_for_a_command_holding_the_ticket(store: Store) -> None:
+    import threading
+
+    t, other = create(store), create(store)
+    done = threading.Event()
+    linked: list[int] = []
+
+    def link() -> None:
+        with store.session() as s:
+            linked.append(link_backend_many(s, {t.id: "SR-1", other.id: "SR-2"}, BACKEND, T0 + HOUR))
+        done.set()
+
+    with store.session() as s:  # holds the ticket (FOR UPDATE / SQLite's write lock) until commit
+        ticket = find_ticket(s, t.number)
+        assert ticket is not None
+        apply_command(s, ticket, "dispatch", SUPERVISOR, T0 + HOUR, deadlines=CAL, department="市供暖公司")
+        thread = threading.Thread(target=link)
+        thread.start()
+        assert not done.wait(0.5)  # waits for the lock, rather than reading the seq before the commit
+    thread.join(30)
+    assert linked == [2]
+    for number in (t.number, other.number):
+        fields, replayed = row_of(store, number)
+        assert replayed == fields
+    with store.read() as s:
+        ticket = find_ticket(s, t.number)
+        assert ticket is not None and ticket.version == 3 and ticket.backend_id == "SR-1"
+        assert ticket.status == lc.DISPATCHED
+        assert [e.command for e in ticket.events][-1] == "link_backend"
+        assert [e.seq for e in ticket.events] == list(range(1, len(ticket.events) + 1))
+
+
+def test_link_backend_many_refuses_a_bad_id_and_writes_nothing(store: Store) -> None:
+    good, bad = create(store), create(store)
+    before = counts(store), row_of(store, good.number), row_of(store, bad.number)
+    with pytest.raises(LifecycleError, match="backend_id must be a non-empty text"), store.session() as s:
+        link_backend_many(s, {good.id: "SR-1", bad.id: "  "}, BACKEND, T0 + HOUR)
+    with pytest.raises(LifecycleError, match="may not link_backend"), store.session() as s:
+        link_backend_many(s, {good.id: "SR-1"}, OPERATOR, T0 + HOUR)
+    assert (counts(store), row_of(store, good.number), row_of(store, bad.number)) == before
 
 
 # --- commands -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from store.db import Store
 from store.models import OutboxEntry, SyncCursor, Ticket, TicketEvent
 from store.open311_client import Open311Client, create_form, parse_retry_after
 from store.sync import CircuitBreaker, RoundResult, SyncSettings, SyncThread, SyncWorker, backoff, sync_status
-from store.tickets import Actor, apply_command, create_ticket, draft_from
+from store.tickets import Actor, apply_command, create_ticket, draft_from, replay, ticket_fields
 
 OPERATOR = Actor("tester", "operator")
 FAST = SyncSettings(batch_size=20, interval=0.1, backoff_base=0.05, backoff_max=0.5, breaker_failures=2,
@@ -108,6 +108,21 @@ def test_tickets_reach_the_backend_once_and_are_linked(store: Store, worker: Syn
         status = sync_status(session)
     assert all(linked) and len(set(linked)) == 25
     assert status.backlog == 0 and status.attention == 0 and status.last_success is not None
+    assert_linked_once_and_audited(store, 25)
+
+
+def assert_linked_once_and_audited(store: Store, n: int) -> None:
+    """Each ticket has one ``link_backend`` event by the backend, and its events rebuild its row."""
+    with store.read() as session:
+        tickets = session.scalars(select(Ticket)).all()
+        assert len(tickets) == n
+        for ticket in tickets:
+            links = [e for e in ticket.events if e.command == "link_backend"]
+            assert [(e.actor, e.field, e.old) for e in links] == [("backend", "backend_id", None)]
+            assert ticket.version == 2 and links[0].seq == max(e.seq for e in ticket.events)
+            row = ticket_fields(ticket)
+            row.pop("id")
+            assert replay(ticket.events) == row
 
 
 def test_a_rejected_entry_needs_attention_without_blocking_others(store: Store, worker: SyncWorker,
@@ -191,6 +206,33 @@ def test_server_errors_are_retried_and_retry_after_is_honoured(store: Store, liv
         result, _ = settle(w)  # the probe
         assert result.sent == 1 and w.breaker.state == "closed"
         assert live_backend.client_ids() == ["r-1"]
+    finally:
+        w.close()
+        w.client.close()
+        proxy.stop()
+
+
+def test_a_whole_failed_batch_is_rescheduled_entry_by_entry(store: Store, live_backend: LiveBackend) -> None:
+    proxy = FaultProxy(int(live_backend.url.rsplit(":", 1)[1]))
+    proxy.start()
+    w = worker_for(store, proxy.url)
+    try:
+        for i in range(6):
+            add(store, f"down-{i}")
+        with store.session() as session:  # one entry retried before: its own count goes on
+            session.execute(update(OutboxEntry).where(OutboxEntry.id == session.scalar(
+                select(func.min(OutboxEntry.id)))).values(attempts=3))
+        proxy.mode = "error500"
+        result, _ = settle(w)
+        assert result.failed == 6 and result.sent == 0
+        with store.read() as session:
+            entries = session.scalars(select(OutboxEntry).order_by(OutboxEntry.id)).all()
+        assert [e.attempts for e in entries] == [4, 1, 1, 1, 1, 1]
+        assert all(e.state == "pending" and e.next_attempt_at > now() and "500" in (e.last_error or "")
+                   for e in entries)
+        with store.read() as session:
+            assert session.scalar(select(func.count()).select_from(TicketEvent).where(
+                TicketEvent.command == "link_backend")) == 0
     finally:
         w.close()
         w.client.close()
@@ -281,6 +323,7 @@ def test_two_workers_on_postgresql_never_send_an_entry_twice(pg_url: str, live_b
             left = session.scalar(select(func.count()).select_from(OutboxEntry))
         assert left == 0
         assert sorted(sent) == sorted(f"pg-{i}" for i in range(60))  # each exactly once
+        assert_linked_once_and_audited(store, 60)
     finally:
         for w in workers:
             w.close()

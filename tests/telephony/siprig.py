@@ -40,6 +40,19 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
+def free_udp_tcp_port() -> int:
+    """A port free on both UDP and TCP (baresip binds its SIP port on both); bounded tries."""
+    for _ in range(50):
+        port = free_udp_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no port free on both UDP and TCP")
+
+
 def free_port_block(size: int) -> int:
     """The first port of ``size`` consecutive free UDP ports (tried a bounded number of times)."""
     for _ in range(50):
@@ -348,14 +361,26 @@ class Baresip:
     user: str = "2001"
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, seconds: int, *commands: str) -> Baresip:
+    def start(self, seconds: int, *commands: str, attempts: int = 3) -> Baresip:
+        """Start baresip and wait (bounded) until it is ready; ports someone took meanwhile are
+        picked again (its SIP port is bound on TCP as well as UDP)."""
+        for _ in range(attempts):
+            self._spawn(seconds, commands)
+            if self._wait_ready():
+                return self
+            self.stop()
+            if "Address already in use" not in self.output():
+                break
+        raise RuntimeError(f"baresip did not start:\n{self.output()[-2000:]}")
+
+    def _spawn(self, seconds: int, commands: tuple[str, ...]) -> None:
         conf = self.workdir / "conf"
         conf.mkdir(parents=True, exist_ok=True)
         dumps = self.workdir / "dumps"
         dumps.mkdir(exist_ok=True)
         rtp = free_port_block(20)
         values = {
-            "SIP_PORT": free_udp_port(),
+            "SIP_PORT": free_udp_tcp_port(),
             "RTP_MIN": rtp,
             "RTP_MAX": rtp + 19,
             "DUMP_DIR": dumps,
@@ -380,7 +405,18 @@ class Baresip:
             start_new_session=True,
         )
         out.close()
-        return self
+
+    def _wait_ready(self, timeout: float = 10.0) -> bool:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.output()
+            if "baresip is ready." in text:
+                return True
+            if self.proc.poll() is not None or "init failed" in text:
+                return False
+            time.sleep(0.05)
+        return False
 
     def wait(self, timeout: float = 60.0) -> int:
         assert self.proc is not None
@@ -390,17 +426,27 @@ class Baresip:
             kill_group(self.proc)
             return -1
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            kill_group(self.proc)
+    def stop(self, grace: float = 10.0) -> None:
+        """Let baresip end its calls and close its WAV dumps, then make sure it is gone.
+
+        ONE SIGTERM, to ``timeout``, which relays it: baresip takes a second signal as "exit now",
+        skipping the call teardown that writes the dumps' final WAV header (read before that, a dump
+        says "fmt chunk and/or data chunk missing")."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(grace)
+        kill_group(self.proc)  # a no-op once it exited; else (or a stray child) killed
 
     def output(self) -> str:
         return (self.workdir / "baresip.out").read_text(errors="replace")
 
     def decoded_audio(self) -> bytes:
-        """What baresip heard (its sndfile dump of decoded audio), as 8 kHz PCM."""
-        from telephony import audio
-
+        """What baresip heard (its sndfile dump of decoded audio), as 8 kHz PCM; after ``stop()``
+        (baresip writes the dump's final header when it ends the call)."""
+        assert self.proc is not None and self.proc.poll() is not None, "stop() baresip before reading its dumps"
         dumps = sorted((self.workdir / "dumps").glob("dump-*-dec.wav"))
         return audio.read_wav_pcm16(dumps[0]) if dumps else b""
 

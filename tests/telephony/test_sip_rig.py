@@ -444,7 +444,8 @@ def test_baresip_calls_in_audio_both_ways_and_our_bye(
     kamailio: Kamailio, sip_user: str, make_line, tmp_path: Path, baresip_tool: None
 ) -> None:
     """baresip (700 Hz sine) dials the line; the line answers with 440 Hz; each hears the other;
-    the line hangs up and baresip confirms the BYE."""
+    the line hangs up and baresip confirms the BYE. Our recording is complete once call_ended is out;
+    baresip's dump only once baresip has ended (``Baresip.stop`` lets it write the WAV header)."""
     wav = tmp_path / "tone440.wav"
     audio.write_wav_pcm16(wav, audio.tone(440, 10.0))
     line, log = make_line(kamailio, sip_user, play_wav=str(wav))
@@ -453,13 +454,13 @@ def test_baresip_calls_in_audio_both_ways_and_our_bye(
     try:
         answered = log.wait_for(lambda e: e.name == "call_answered", 10)
         assert answered is not None, phone.output()
-        time.sleep(2.5)
+        time.sleep(2.5)  # the length of the call, not a wait for anything
         line.hangup(answered.call_id)  # type: ignore[attr-defined]
         end = ended(log)
+        heard = recording(tmp_path, end.call_id, "rx")  # at once: call_ended promises a whole WAV
     finally:
         phone.stop()
     assert end.reason == "local_hangup" and "BYE answered 200" in end.detail, phone.output()
-    heard = recording(tmp_path, end.call_id, "rx")
     assert audio.goertzel_share(heard[audio.RATE : audio.RATE * 3], 700) > 0.8
     assert audio.goertzel_share(phone.decoded_audio()[audio.RATE : audio.RATE * 3], 440) > 0.8
 
