@@ -156,6 +156,14 @@ class BackendConfig(Section):
     api_key_file: OptionalPath = None
     jurisdiction_id: str = ""
     timeout: Seconds = 10.0
+    ca_file: OptionalPath = None  # PEM of the CA of an https backend's certificate (None: the system's)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable_pem(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"expected a PEM file of certificate authorities, and {value} is not a file")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -232,6 +240,8 @@ class KeymapConfig(Section):
     worklists_prev_page: str = "p"
     worklists_refresh: str = "r"
     worklists_backlog: str = "b"
+    worklists_sync: str = "s"
+    worklists_requeue: str = "a"
 
     @field_validator("*")
     @classmethod

@@ -9,6 +9,8 @@ One ``httpx.Client`` (a connection pool) is shared by the worker's sending threa
 from __future__ import annotations
 
 import email.utils
+import os
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -64,10 +66,12 @@ class Open311Client:
     """``BackendClient`` for an Open311 server; ``api_key`` never appears in a log or an error."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 10.0, jurisdiction_id: str = "",
-                 max_connections: int = 16) -> None:
+                 max_connections: int = 16, ca_file: str | os.PathLike[str] | None = None) -> None:
         self._api_key = api_key
         self._jurisdiction_id = jurisdiction_id
+        # https: the system's CAs, or the one that signed a city's own certificate
         self._http = httpx.Client(
+            verify=ssl.create_default_context(cafile=ca_file) if ca_file else True,
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
@@ -114,8 +118,8 @@ class Open311Client:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException:
             raise BackendUnavailable(f"{method} {path}: timed out") from None
-        except httpx.HTTPError as exc:  # refused, reset, protocol errors
-            raise BackendUnavailable(f"{method} {path}: {type(exc).__name__}") from None
+        except httpx.HTTPError as exc:  # refused, reset, protocol errors, TLS
+            raise BackendUnavailable(f"{method} {path}: {type(exc).__name__}{_tls_reason(exc)}") from None
         status = response.status_code
         if status >= 500 or status in RETRYABLE_4XX:
             raise BackendUnavailable(f"{method} {path}: HTTP {status} {_description(response)}".strip(),
@@ -126,6 +130,21 @@ class Open311Client:
             return response.json()
         except ValueError:
             raise BackendUnavailable(f"{method} {path}: HTTP {status} with a body that is not JSON") from None
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """``: TLS …`` when a TLS failure caused ``exc`` (an untrusted certificate is a setting to fix,
+    and the supervisor reading ``last_error`` must be told so), else nothing."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # the cause chain is short: httpx -> httpcore -> ssl
+        if seen is None:
+            return ""
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f": TLS certificate not trusted ({seen.verify_message}; see [backend] ca_file)"
+        if isinstance(seen, ssl.SSLError):
+            return f": TLS {seen.reason or seen}"
+        seen = seen.__cause__ or seen.__context__
+    return ""
 
 
 def _description(response: httpx.Response) -> str:

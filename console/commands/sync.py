@@ -40,7 +40,8 @@ def build_worker(store: Store, config: Config) -> SyncWorker:
     if not config.backend.url:
         raise CommandError("sync: set [backend] url (or HOTLINE_BACKEND__URL) to the city backend")
     client = Open311Client(config.backend.url, config.backend.api_key.get_secret_value(),
-                           timeout=config.backend.timeout, jurisdiction_id=config.backend.jurisdiction_id)
+                           timeout=config.backend.timeout, jurisdiction_id=config.backend.jurisdiction_id,
+                           ca_file=config.backend.ca_file)
     settings = SyncSettings(**config.sync.model_dump(exclude={"enabled"}))
     return SyncWorker(store, client, settings)
 

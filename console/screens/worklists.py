@@ -1,4 +1,5 @@
-"""The worklists screen: 漏接回拨 (missed calls to call back) and 回访 (follow-up calls after 办结).
+"""The worklists screen: 漏接回拨 (missed calls to call back), 回访 (follow-up calls after 办结) and,
+for supervisors, 同步待处理 (tickets the city backend refused, with its message).
 
     WorklistsScreen(service: WorklistService, translator: console.i18n.Translator,
                     *, refresh_seconds: float | None = 30.0)
@@ -16,7 +17,8 @@ Keys (every binding has an id for ``[keymap]``, see KEYS): ``d`` dial the select
 ``1`` reached, ``2`` no answer, ``3`` wrong number (records the outcome of the last call placed for
 that row, or of a callback made elsewhere); on 回访 ``e`` opens the result form without dialling
 (dialling opens it too), ``ctrl+s`` saves it, ``escape`` closes it (with no form open: back to the
-desk); ``m`` / ``v`` switch lists; ``n`` / ``p`` page; ``r`` refreshes; ``b`` adds the older 回访
+desk); ``m`` / ``v`` / ``s`` switch lists (``s``: supervisors only); on 同步待处理 ``a`` sends the
+selected entry again (after its ticket was fixed); ``n`` / ``p`` page; ``r`` refreshes; ``b`` adds the older 回访
 still waiting (积压) to yesterday's. Tables are diffed on refresh (update_cell / add_row /
 remove_row), never rebuilt, and hold one page at a time.
 """
@@ -26,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.cells import cell_len
 from textual import on, work
@@ -49,12 +51,24 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from console.i18n import Translator
-from console.services.worklists import DueRow, MissedRow, Page, PlacedCall, WorklistError, WorklistService
+from console.services.worklists import (
+    DueRow,
+    MissedRow,
+    Page,
+    PlacedCall,
+    SyncRow,
+    WorklistError,
+    WorklistService,
+)
 from store.workcal import SHANGHAI
 
 CATALOGUE = {
     "zh_CN": {
         "title": "工作清单", "title.backlog": "工作清单（回访含积压）", "tab.missed": "漏接回拨", "tab.visits": "回访",
+        "tab.sync": "同步待处理", "col.kind": "类型", "col.error": "城市平台答复", "col.created": "产生时间",
+        "kind.create": "新建", "kind.update": "更新", "key.sync": "同步", "key.requeue": "重新发送",
+        "empty.sync": "没有被城市平台拒收的工单", "msg.requeued": "工单 {number} 已重新排队发送",
+        "err.not_supervisor": "只有班长可以重新发送",
         "col.idx": "序号", "col.phone": "号码", "col.name": "姓名", "col.last": "最近来电", "col.missed": "未接",
         "col.reason": "情况", "col.tries": "已拨", "col.state": "状态", "col.ticket": "工单号",
         "col.caller": "来电人", "col.dept": "承办部门", "col.closed": "办结时间", "col.failed": "未接通",
@@ -87,6 +101,10 @@ CATALOGUE = {
     },
     "en": {
         "title": "Worklists", "title.backlog": "Worklists (follow-ups with backlog)", "tab.missed": "Missed calls", "tab.visits": "Follow-up",
+        "tab.sync": "Sync attention", "col.kind": "Kind", "col.error": "City backend said", "col.created": "Queued",
+        "kind.create": "create", "kind.update": "update", "key.sync": "Sync", "key.requeue": "Send again",
+        "empty.sync": "No ticket refused by the city backend", "msg.requeued": "Ticket {number} queued again",
+        "err.not_supervisor": "Only supervisors can send again",
         "col.idx": "#", "col.phone": "Number", "col.name": "Name", "col.last": "Last call", "col.missed": "Missed",
         "col.reason": "How", "col.tries": "Tried", "col.state": "State", "col.ticket": "Ticket",
         "col.caller": "Caller", "col.dept": "Department", "col.closed": "Closed", "col.failed": "No answer",
@@ -121,9 +139,12 @@ CATALOGUE = {
     },
 }
 
+R = TypeVar("R", MissedRow, DueRow, SyncRow)
 RESULTS = ("满意", "基本满意", "不满意", "未接通")
 MISSED_COLUMNS = ("idx", "phone", "name", "last", "missed", "reason", "tries", "state")
 VISIT_COLUMNS = ("idx", "ticket", "caller", "phone", "dept", "closed", "failed", "state")
+SYNC_COLUMNS = ("idx", "ticket", "kind", "tries", "created", "error")
+LISTS = {"missed": "#wl-missed", "visits": "#wl-visits", "sync": "#wl-sync"}  # tab id -> its table
 # (key, action, catalogue key of the description, id for [keymap]; "save" is the desk's Ctrl+S id, so
 # remapping the save key moves both)
 KEYS: tuple[tuple[str, str, str, str], ...] = (
@@ -136,6 +157,8 @@ KEYS: tuple[tuple[str, str, str, str], ...] = (
     ("escape", "close", "key.close", "worklists_close"),
     ("m", "show('missed')", "key.missed", "worklists_missed"),
     ("v", "show('visits')", "key.visits", "worklists_visits"),
+    ("s", "show('sync')", "key.sync", "worklists_sync"),
+    ("a", "requeue", "key.requeue", "worklists_requeue"),
     ("n", "page(1)", "key.next", "worklists_next_page"),
     ("p", "page(-1)", "key.prev", "worklists_prev_page"),
     ("r", "reload", "key.refresh", "worklists_refresh"),
@@ -202,9 +225,9 @@ class WorklistsScreen(Screen[None]):
             self.placed = placed
 
     class Loaded(Message, bubble=False):
-        def __init__(self, missed: Page[MissedRow], due: Page[DueRow]) -> None:
+        def __init__(self, missed: Page[MissedRow], due: Page[DueRow], held: Page[SyncRow] | None) -> None:
             super().__init__()
-            self.missed, self.due = missed, due
+            self.missed, self.due, self.held = missed, due, held
 
     class Done(Message, bubble=False):
         """A worker's outcome for the status line (a refusal: ``error``)."""
@@ -228,8 +251,10 @@ class WorklistsScreen(Screen[None]):
         self.refresh_seconds = refresh_seconds
         self.missed_page_no = 0
         self.due_page_no = 0
+        self.sync_page_no = 0
         self.missed_rows: dict[str, MissedRow] = {}
         self.due_rows: dict[str, DueRow] = {}
+        self.sync_rows: dict[str, SyncRow] = {}
         self.placed: dict[str, PlacedCall] = {}  # row key -> the call we placed for it, until recorded
         self.form_row: DueRow | None = None
         self.form_call: str | None = None
@@ -253,6 +278,10 @@ class WorklistsScreen(Screen[None]):
             with TabPane(t("tab.visits"), id="visits"):
                 yield DataTable(id="wl-visits", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="wl-visits-pager", classes="wl-pager")
+            if self.service.sees_sync:
+                with TabPane(t("tab.sync"), id="sync"):
+                    yield DataTable(id="wl-sync", cursor_type="row", zebra_stripes=True)
+                    yield Static("", id="wl-sync-pager", classes="wl-pager")
         with Vertical(id="wl-form"):
             yield Static("", id="wl-form-title")
             with Horizontal(id="wl-form-row"):
@@ -269,7 +298,10 @@ class WorklistsScreen(Screen[None]):
         t = self.tr.t
         # the state column is as wide as its longest text from the start: marking a row never relayouts
         state_width = max(cell_len(t(k)) for k in ("col.state", "state.dialing", "state.visiting"))
-        for selector, columns in (("#wl-missed", MISSED_COLUMNS), ("#wl-visits", VISIT_COLUMNS)):
+        tables = [("#wl-missed", MISSED_COLUMNS), ("#wl-visits", VISIT_COLUMNS)]
+        if self.service.sees_sync:
+            tables.append(("#wl-sync", SYNC_COLUMNS))
+        for selector, columns in tables:
             table = self.query_one(selector, DataTable)
             for column in columns:
                 table.add_column(t(f"col.{column}"), key=column, width=state_width if column == "state" else None)
@@ -286,17 +318,19 @@ class WorklistsScreen(Screen[None]):
         try:
             missed = self.service.missed_page(self.missed_page_no)
             due = self.service.due_page(self.due_page_no)
+            held = self.service.sync_page(self.sync_page_no) if self.service.sees_sync else None
         except Exception as exc:  # a locked or unreachable store: say so, keep what is shown
             self.post_message(self.Done(self._error_text(exc), error=True))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Loaded(missed, due))
+            self.post_message(self.Loaded(missed, due, held))
 
     def on_worklists_screen_loaded(self, message: Loaded) -> None:
         t = self.tr.t
         self.missed_page_no, self.due_page_no = message.missed.page, message.due.page
         self.missed_rows = {r.key: r for r in message.missed.rows}
         self.due_rows = {r.key: r for r in message.due.rows}
+        pages: list[tuple[str, Page]] = [("missed", message.missed), ("visits", message.due)]
         self.placed = {k: v for k, v in self.placed.items() if k in self.missed_rows or k in self.due_rows}
         with self.app.batch_update():
             sync_table(self.query_one("#wl-missed", DataTable), MISSED_COLUMNS,
@@ -306,7 +340,15 @@ class WorklistsScreen(Screen[None]):
                        [(r.key, self._due_cells(message.due.first + i, r)) for i, r in enumerate(message.due.rows)])
             self._pager("#wl-missed-pager", message.missed, "empty.missed")
             self._pager("#wl-visits-pager", message.due, "empty.visits")
-            for pane, page in (("missed", message.missed), ("visits", message.due)):
+            if message.held is not None:
+                self.sync_page_no = message.held.page
+                self.sync_rows = {r.key: r for r in message.held.rows}
+                sync_table(self.query_one("#wl-sync", DataTable), SYNC_COLUMNS,
+                           [(r.key, self._sync_cells(message.held.first + i, r))
+                            for i, r in enumerate(message.held.rows)])
+                self._pager("#wl-sync-pager", message.held, "empty.sync")
+                pages.append(("sync", message.held))
+            for pane, page in pages:
                 self.query_one(TabbedContent).get_tab(pane).label = f"{t('tab.' + pane)} ({shown_total(page)})"
         self.loads += 1
 
@@ -329,6 +371,11 @@ class WorklistsScreen(Screen[None]):
         return (str(index + 1), row.number, row.caller or "", row.phone or "", row.department or "",
                 local_time(row.closed_at), str(row.failed_attempts), state)
 
+    def _sync_cells(self, index: int, row: SyncRow) -> tuple[str, ...]:
+        kind = self.tr.t(f"kind.{row.kind}") if row.kind in ("create", "update") else row.kind
+        error = " ".join(row.error.split())  # one line: the server's message may hold newlines
+        return (str(index + 1), row.number, kind, str(row.attempts), local_time(row.created_at), error)
+
     # --- helpers ----------------------------------------------------------------------------------
 
     def _say(self, text: str, error: bool = False) -> None:
@@ -346,14 +393,22 @@ class WorklistsScreen(Screen[None]):
     def active_list(self) -> str:
         return self.query_one(TabbedContent).active or "missed"
 
-    def _selected(self) -> MissedRow | DueRow | None:
-        table = self.query_one("#wl-missed" if self.active_list == "missed" else "#wl-visits", DataTable)
+    def _selected(self) -> MissedRow | DueRow | SyncRow | None:
+        table = self.query_one(LISTS[self.active_list], DataTable)
         if not table.row_count:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        rows: dict[str, MissedRow] | dict[str, DueRow] = (
-            self.missed_rows if self.active_list == "missed" else self.due_rows)
+        rows: dict[str, MissedRow] | dict[str, DueRow] | dict[str, SyncRow] = {
+            "missed": self.missed_rows, "visits": self.due_rows, "sync": self.sync_rows}[self.active_list]
         return rows.get(key or "")
+
+    def _selected_as(self, kind: type[R]) -> R | None:
+        """The selected row if it is a ``kind`` (the list in view), else say to select one."""
+        row = self._selected()
+        if isinstance(row, kind):
+            return row
+        self._say(self.tr.t("msg.no_row"), error=True)
+        return None
 
     def _mark_row(self, key: str) -> None:
         """Show the state column of one row at once (the next refresh would too)."""
@@ -366,6 +421,12 @@ class WorklistsScreen(Screen[None]):
         form_open = self.form_row is not None
         if action in ("dial", "outcome", "open_form") and not self.service.can_act:
             return None  # shown disabled: a trainer looks only
+        if action == "dial":
+            return self.active_list != "sync" or form_open
+        if (action == "show" and parameters == ("sync",)) or action == "requeue":
+            if not self.service.sees_sync:
+                return False  # operators have no such list (the status bar counts the entries for all)
+            return True if action == "show" else self.active_list == "sync" and not form_open
         if action == "outcome":
             return self.active_list == "missed" and not form_open
         if action == "open_form":
@@ -378,7 +439,7 @@ class WorklistsScreen(Screen[None]):
 
     def action_show(self, which: str) -> None:
         self.query_one(TabbedContent).active = which
-        self.query_one("#wl-missed" if which == "missed" else "#wl-visits", DataTable).focus()
+        self.query_one(LISTS[which], DataTable).focus()
         self.refresh_bindings()
 
     @on(TabbedContent.TabActivated)
@@ -388,6 +449,8 @@ class WorklistsScreen(Screen[None]):
     def action_page(self, delta: int) -> None:
         if self.active_list == "missed":
             self.missed_page_no = max(0, self.missed_page_no + delta)
+        elif self.active_list == "sync":
+            self.sync_page_no = max(0, self.sync_page_no + delta)
         else:
             self.due_page_no = max(0, self.due_page_no + delta)
         self.reload()
@@ -402,9 +465,22 @@ class WorklistsScreen(Screen[None]):
         self.query_one("#wl-title", Static).update(self.tr.t("title.backlog" if self.service.backlog else "title"))
         self.reload()
 
+    def action_requeue(self) -> None:
+        if (row := self._selected_as(SyncRow)) is not None:
+            self._requeue(row)
+
+    @work(thread=True, group="worklists-act", exit_on_error=False)
+    def _requeue(self, row: SyncRow) -> None:
+        try:
+            self.service.requeue(row)
+        except Exception as exc:
+            self.post_message(self.Done(self._error_text(exc), error=True))
+            return
+        self.post_message(self.Recorded(row.key, self.tr.t("msg.requeued", number=row.number)))
+
     def action_dial(self) -> None:
         row = self.form_row or self._selected()  # with the form open: its citizen
-        if row is None:
+        if not isinstance(row, MissedRow | DueRow):
             self._say(self.tr.t("msg.no_row"), error=True)
             return
         if isinstance(row, DueRow) and self.form_row is None:
@@ -437,9 +513,7 @@ class WorklistsScreen(Screen[None]):
             self._say(self.tr.t("msg.dialing", phone=placed.phone))
 
     def action_outcome(self, outcome: str) -> None:
-        row = self._selected()
-        if not isinstance(row, MissedRow):
-            self._say(self.tr.t("msg.no_row"), error=True)
+        if (row := self._selected_as(MissedRow)) is None:
             return
         placed = self.placed.get(row.key)
         self._record_callback(row, outcome, placed.call_id if placed else None)
@@ -457,11 +531,8 @@ class WorklistsScreen(Screen[None]):
         self.post_message(self.Recorded(row.key, text))
 
     def action_open_form(self) -> None:
-        row = self._selected()
-        if not isinstance(row, DueRow):
-            self._say(self.tr.t("msg.no_row"), error=True)
-            return
-        self._open_form(row)
+        if (row := self._selected_as(DueRow)) is not None:
+            self._open_form(row)
 
     def _open_form(self, row: DueRow) -> None:
         self.form_row = row

@@ -6,6 +6,8 @@
     placed = service.call_back(page.rows[0])      # dials the citizen, returns the call id
     service.record_callback(page.rows[0], "reached", by_call_id=placed.call_id)
     due = service.due_page(0)                     # tickets closed yesterday (store.calls.callbacks_due)
+    held = service.sync_page(0)                   # supervisors: outbox entries the backend refused
+    service.requeue(held.rows[0])                 # ... sent again after the ticket was fixed
     placed = service.call_for_visit(due.rows[0])
     service.record_visit(due.rows[0].ticket_id, "不满意", reason="…", department_at_fault=True,
                          call_id=placed.call_id)  # -> 重办 through the lifecycle
@@ -32,10 +34,10 @@ from typing import Any, Generic, TypeVar
 import phonenumbers
 import structlog
 
-from store import calls, evaluations
+from store import calls, evaluations, sync
 from store.callers import PhoneError, mask_phone, normalise_phone
 from store.db import Store, utcnow
-from store.lifecycle import HOTLINE, DeadlineCalculator
+from store.lifecycle import HOTLINE, SUPERVISORS, DeadlineCalculator
 from store.models import Ticket
 from store.tickets import Actor
 from store.workcal import SHANGHAI
@@ -43,7 +45,7 @@ from store.workcal import SHANGHAI
 log = structlog.get_logger(__name__)
 
 __all__ = [
-    "DueRow", "MissedRow", "Page", "PlacedCall", "WorklistError", "WorklistService", "dialable_number",
+    "DueRow", "MissedRow", "Page", "PlacedCall", "SyncRow", "WorklistError", "WorklistService", "dialable_number",
 ]
 
 T = TypeVar("T")
@@ -87,6 +89,19 @@ class DueRow:
     department: str | None
     closed_at: dt.datetime
     failed_attempts: int
+
+
+@dataclass(frozen=True)
+class SyncRow:
+    """An outbox entry the city backend refused (4xx): it waits for a supervisor (待处理)."""
+
+    key: str
+    entry_id: int
+    number: str  # the ticket's number
+    kind: str  # create / update
+    attempts: int
+    error: str  # the server's message
+    created_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -213,7 +228,36 @@ class WorklistService:
         )
         return dataclasses.replace(cut, rows=rows)
 
+    @property
+    def sees_sync(self) -> bool:
+        """Supervisors see the entries the backend refused and queue them again."""
+        return self.actor.role in SUPERVISORS
+
+    def sync_page(self, page: int = 0) -> Page[SyncRow]:
+        """Outbox entries needing attention (store.sync.attention_entries), oldest first."""
+        with self.store.read() as s:
+            entries = sync.attention_entries(s, limit=MAX_ROWS + 1)
+        cut = paginate(entries, page, self.page_size)
+        rows = tuple(
+            SyncRow(f"o{e['id']}", e["id"], e["number"], e["kind"], e["attempts"], e["error"] or "",
+                    dt.datetime.fromisoformat(e["created_at"]))
+            for e in cut.rows
+        )
+        return dataclasses.replace(cut, rows=rows)
+
     # --- acting -----------------------------------------------------------------------------------
+
+    def requeue(self, row: SyncRow) -> int:
+        """Send a refused entry again (after its ticket was fixed); 0 when it already left the list."""
+        if not self.sees_sync:
+            raise WorklistError("not_supervisor", role=self.actor.role)
+        with self.store.session() as s:
+            queued = sync.retry_attention(s, [row.entry_id])
+        log.info("worklist.sync_requeued", entry=row.entry_id, ticket=row.number, by=self.actor.name,
+                 queued=queued)
+        if not queued:
+            raise WorklistError("gone")
+        return queued
 
     def _check_can_act(self) -> None:
         if not self.can_act:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from textual.app import App
 from textual.widgets import Checkbox, DataTable, Input, RadioSet, Static
 
@@ -20,15 +21,16 @@ from console.screens.worklists import WorklistsScreen
 from console.services.call_log import CallLog
 from console.services.worklists import (
     MissedRow,
+    SyncRow,
     WorklistError,
     WorklistService,
     dialable_number,
     paginate,
 )
-from store import calls, evaluations
+from store import calls, evaluations, sync
 from store.db import Store
 from store.deadlines import DeadlineCalculator
-from store.models import Call, Ticket
+from store.models import Call, OutboxEntry, Ticket
 from store.tickets import Actor, apply_command, create_ticket, draft_from
 from store.workcal import SHANGHAI
 from telephony.events import CallAnswered, Event
@@ -558,3 +560,52 @@ async def test_a_locked_store_is_reported_and_the_row_kept(sqlite_url: str) -> N
                 seeded.missed["13812345678"]: 1}
     finally:
         store.close()
+
+
+# --- 同步待处理 (supervisors) -----------------------------------------------------------------------
+
+SUPERVISOR = Actor("sam", "supervisor", None)
+REFUSAL = "400 invalid attribute district\n(service_code 101.01)"
+
+
+def _refuse(store: Store, ticket_id: int) -> int:
+    """What the sync worker does with a 4xx: the ticket's outbox entry waits for a supervisor."""
+    with store.session() as s:
+        entry = s.scalars(select(OutboxEntry).where(OutboxEntry.ticket_id == ticket_id)).first()
+        assert entry is not None
+        entry.state, entry.attempts, entry.last_error = sync.ATTENTION, 1, REFUSAL
+        return entry.id
+
+
+async def test_supervisor_sees_refused_tickets_and_sends_one_again(sqlite_store: Store, seeded: Seeded) -> None:
+    entry_id = _refuse(sqlite_store, seeded.tickets["heat"])
+    async with opened(make_service(sqlite_store, RecordingDialer(), SUPERVISOR)) as (_app, pilot, screen):
+        await pilot.press("s")
+        await pilot.pause()
+        assert screen.active_list == "sync"
+        rows = table_rows(screen, "#wl-sync")
+        with sqlite_store.read() as s:
+            number = s.get(Ticket, seeded.tickets["heat"]).number  # type: ignore[union-attr]
+        assert [(r[1], r[2], r[3]) for r in rows] == [(number, "新建", "1")]
+        assert rows[0][5] == "400 invalid attribute district (service_code 101.01)"  # one line
+        await pilot.press("d")  # nothing to dial on this list
+        await settle(pilot)
+        await press_and_reload(pilot, screen, "a")
+        assert number in status(screen) and "重新排队" in status(screen)
+        assert table_rows(screen, "#wl-sync") == []
+    with sqlite_store.read() as s:
+        entry = s.get(OutboxEntry, entry_id)
+        assert entry is not None and entry.state == sync.PENDING
+
+
+async def test_operators_have_no_sync_list(sqlite_store: Store, seeded: Seeded) -> None:
+    entry_id = _refuse(sqlite_store, seeded.tickets["heat"])
+    service = make_service(sqlite_store, RecordingDialer())
+    async with opened(service) as (_app, pilot, screen):
+        await pilot.press("s", "a")
+        await settle(pilot)
+        assert screen.active_list == "missed" and not screen.query("#wl-sync")
+    with pytest.raises(WorklistError):
+        service.requeue(SyncRow("o1", entry_id, "x", "create", 1, "", NOW))
+    with sqlite_store.read() as s:
+        assert s.get(OutboxEntry, entry_id).state == sync.ATTENTION  # type: ignore[union-attr]
