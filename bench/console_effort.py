@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "console"), str(ROOT / "bench")]
 
-from console_search_keys import percentile  # noqa: E402
+from percentiles import pct  # noqa: E402
 from taxonomy_quality import DEVSET, NEVER_PENALTY, TOP_FOR_KEYSTROKES, Case, load_devset, units  # noqa: E402
 from ticket_fixtures import make_desk, operator  # noqa: E402
 from ticket_host import FormHost  # noqa: E402
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         costs, reached, first = asyncio.run(effort(cases, initials))
         n = len(costs)
         print(f"{label:<9} n={n}  keystrokes→top3 mean {statistics.mean(costs):.2f}  median {statistics.median(costs):.0f}"
-              f"  p95 {percentile(costs, 0.95):.0f}  p99 {percentile(costs, 0.99):.0f}  reached {100 * reached / n:.1f}%"
+              f"  p95 {pct(costs, 95):.0f}  p99 {pct(costs, 99):.0f}  reached {100 * reached / n:.1f}%"
               f"  right leaf first when reached {100 * first / max(reached, 1):.1f}%")
     return 0
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests" / "console"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from desk_harness import CALLER, add_operator, make_config, seed_history  # noqa: E402
-from sip_latency import pct  # noqa: E402
+from percentiles import pct  # noqa: E402
 
 from console.app import HotlineApp  # noqa: E402
 from console.widgets.ringing import RingingPop  # noqa: E402

@@ -29,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "console"), str(ROOT / "bench")]
 
+from percentiles import pct  # noqa: E402
 from taxonomy_quality import DEVSET, load_devset  # noqa: E402
 from textual import events  # noqa: E402
 from ticket_fixtures import make_desk, operator  # noqa: E402
@@ -58,11 +59,6 @@ class TimedHost(FormHost):
         if self.key_at is not None and self.form.picker.results_view.shown > self.shown_at_key:
             self.samples.append((time.perf_counter() - self.key_at) * 1000)
             self.key_at = None
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def run(queries: list[str]) -> tuple[list[float], int]:
@@ -105,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             samples += got
             keys += n
         print(f"{label:<9} keys={keys} frames={len(samples)}  key→results drawn: median {statistics.median(samples):.1f} ms"
-              f"  p95 {percentile(samples, 0.95):.1f} ms  p99 {percentile(samples, 0.99):.1f} ms")
+              f"  p95 {pct(samples, 95):.1f} ms  p99 {pct(samples, 99):.1f} ms")
     return 0
 
 

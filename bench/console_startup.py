@@ -92,7 +92,7 @@ def child(url: str, mode: str) -> tuple[float, str]:
 
 
 def main() -> int:
-    from sip_latency import pct
+    from percentiles import pct
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)

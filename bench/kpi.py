@@ -38,6 +38,7 @@ from sqlalchemy import Engine, bindparam, event, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from percentiles import pct  # noqa: E402
 from pgserver import running_pg  # noqa: E402
 
 from store.db import Store, open_store  # noqa: E402
@@ -50,10 +51,6 @@ UNTIL = dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC)
 GROUPINGS: tuple[str | None, ...] = (None, "board", "department", "district", "day", "leaf")
 COPIED_TABLES = ("callers", "tickets", "calls", "evaluations")  # in foreign-key order
 WARMUP = 3
-
-
-def percentile(sorted_ms: list[float], p: float) -> float:
-    return sorted_ms[min(len(sorted_ms) - 1, round(p / 100 * (len(sorted_ms) - 1)))]
 
 
 def cached_history(tickets: int, days: int) -> Path:
@@ -153,8 +150,8 @@ def bench(store: Store, runs: int, label: str, do_explain: bool) -> None:
                 source = rep.source
             ms = sorted(samples)
             print(f"{label:<10} {period_name:<13} by={by or '-':<10} source={source:<7} n={len(ms)} "
-                  f"median={statistics.median(ms):7.1f} ms  p95={percentile(ms, 95):7.1f} ms  "
-                  f"p99={percentile(ms, 99):7.1f} ms  groups={len(rep.groups)}", flush=True)
+                  f"median={statistics.median(ms):7.1f} ms  p95={pct(ms, 95):7.1f} ms  "
+                  f"p99={pct(ms, 99):7.1f} ms  groups={len(rep.groups)}", flush=True)
             if do_explain and period_name == "all" and by in (None, "leaf"):
                 explain(store, by, period)
 
@@ -179,8 +176,8 @@ def bench_refresh(store: Store, runs: int, label: str) -> None:
             samples.append((time.perf_counter() - t0) * 1000)
     ms = sorted(samples)
     print(f"{label:<10} after 100 updates (~{dirty} dirty days) by=-  source={rep.source:<7} n={len(ms)} "
-          f"median={statistics.median(ms):7.1f} ms  p95={percentile(ms, 95):7.1f} ms  "
-          f"p99={percentile(ms, 99):7.1f} ms", flush=True)
+          f"median={statistics.median(ms):7.1f} ms  p95={pct(ms, 95):7.1f} ms  "
+          f"p99={pct(ms, 99):7.1f} ms", flush=True)
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ import structlog
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from percentiles import pct  # noqa: E402
 from pgserver import running_pg  # noqa: E402
 
 from store.db import Store, open_store  # noqa: E402
@@ -38,15 +39,11 @@ WARMUP = 50
 ACTOR = Actor("bench", "operator")
 
 
-def percentile(sorted_ms: list[float], p: float) -> float:
-    return sorted_ms[min(len(sorted_ms) - 1, round(p / 100 * (len(sorted_ms) - 1)))]
-
-
 def report(label: str, samples: list[tuple[float, float]]) -> str:
     ms = sorted(wall * 1000 for wall, _ in samples)
     cpu = statistics.median(c * 1000 for _, c in samples)
     return (f"{label:<34} n={len(ms):<5} median={statistics.median(ms):6.2f} ms  "
-            f"p95={percentile(ms, 95):6.2f} ms  p99={percentile(ms, 99):6.2f} ms  max={ms[-1]:7.2f} ms  "
+            f"p95={pct(ms, 95):6.2f} ms  p99={pct(ms, 99):6.2f} ms  max={ms[-1]:7.2f} ms  "
             f"(our process's CPU: median {cpu:5.2f} ms)")
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "telephony"))
 
+from percentiles import pct
 from siprig import Baresip, EventLog, Kamailio, free_udp_port, line_config
 
 from telephony.events import CallOffered
@@ -60,11 +61,6 @@ class Uac:
             data = self.sock.recv(65535)
             if data.startswith(f"SIP/2.0 {code}".encode()):
                 return time.monotonic(), data
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def main() -> int:

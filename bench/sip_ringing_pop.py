@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "telephony"))
 
-from sip_latency import pct
+from percentiles import pct
 
 from store import calls
 from store.db import Store, open_store

@@ -25,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "telephony"))
 
-from sip_latency import SDP, Uac, pct
+from percentiles import pct
+from sip_latency import SDP, Uac
 from siprig import EventLog, Kamailio, line_config
 
 from telephony import audio

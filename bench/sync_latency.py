@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,8 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "sync")]
 
-from syncrig import API_KEY, LEAVES, bench_rig, now, percentiles  # noqa: E402
+from percentiles import pct  # noqa: E402
+from syncrig import API_KEY, LEAVES, bench_rig, now  # noqa: E402
 
 from store.db import Store  # noqa: E402
 from store.models import Ticket  # noqa: E402
@@ -60,7 +62,9 @@ def measure(store: Store, thread: SyncThread, n: int, rate: float, label: str, w
             time.sleep(0.001)
         samples.append(time.perf_counter() - t0)
         time.sleep(max(0.0, 1 / rate - samples[-1]))
-    print(f"{label:<28} {percentiles(samples)}")
+    ms = [s * 1000 for s in samples]
+    print(f"{label:<28} n={len(ms)} median={statistics.median(ms):.1f} ms p95={pct(ms, 95):.1f} ms "
+          f"p99={pct(ms, 99):.1f} ms max={max(ms):.1f} ms")
 
 
 def main() -> None:

@@ -29,6 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from percentiles import pct  # noqa: E402
+
 from taxonomy.model import Taxonomy, load_taxonomy  # noqa: E402
 from taxonomy.pinyin import pinyin_keys  # noqa: E402
 from taxonomy.search import SearchConfig, Searcher  # noqa: E402
@@ -77,11 +79,6 @@ def timed(searcher: Searcher, queries: Iterable[str], repeats: int) -> tuple[lis
     return wall, cpu
 
 
-def pct(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
-
-
 def report(title: str, searcher: Searcher, kinds: Mapping[str, list[str]], repeats: int) -> dict[str, float]:
     print(f"\n{title}: {len(searcher.index.leaves)} leaves, {searcher.index.alias_count} aliases "
           f"(wall clock, best of {repeats} runs per query; CPU = thread time)")
@@ -93,12 +90,12 @@ def report(title: str, searcher: Searcher, kinds: Mapping[str, list[str]], repea
         ms, cpu = timed(searcher, kinds[kind], repeats)
         everything.extend(ms)
         everything_cpu.extend(cpu)
-        print(f"  {kind:<12} {len(ms):>6} {statistics.median(ms):>8.3f} {pct(ms, .95):>8.3f} "
-              f"{pct(ms, .99):>8.3f} {max(ms):>8.3f} {statistics.median(cpu):>8.3f} {pct(cpu, .99):>8.3f}")
-    summary = {"median": statistics.median(everything), "p95": pct(everything, .95), "p99": pct(everything, .99)}
+        print(f"  {kind:<12} {len(ms):>6} {statistics.median(ms):>8.3f} {pct(ms, 95):>8.3f} "
+              f"{pct(ms, 99):>8.3f} {max(ms):>8.3f} {statistics.median(cpu):>8.3f} {pct(cpu, 99):>8.3f}")
+    summary = {"median": statistics.median(everything), "p95": pct(everything, 95), "p99": pct(everything, 99)}
     print(f"  {'ALL':<12} {len(everything):>6} {summary['median']:>8.3f} {summary['p95']:>8.3f} "
           f"{summary['p99']:>8.3f} {max(everything):>8.3f} {statistics.median(everything_cpu):>8.3f} "
-          f"{pct(everything_cpu, .99):>8.3f}")
+          f"{pct(everything_cpu, 99):>8.3f}")
     return summary
 
 

@@ -8,15 +8,23 @@ screen rather than crashing a call.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from store.workcal import SHANGHAI
 
 Language = Literal["zh_CN", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh_CN", "en")
 FALLBACK: Language = "zh_CN"
 
 Catalogue = Mapping[str, Mapping[str, str]]
+
+
+def local_minute(moment: dt.datetime) -> str:
+    """A moment as the screens show it: month, day and minute on the Anshan wall clock (``11-28 10:00``)."""
+    return moment.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,6 +18,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.i18n import Translator
+from console.services.transfer_notes import TransferMode
+from taxonomy.model import HANDOFFS
 
 CATALOGUE = {
     "zh_CN": {
@@ -90,10 +92,10 @@ class TransferTarget:
 @dataclass(frozen=True)
 class TransferChoice:
     target: TransferTarget
-    mode: Literal["blind", "attended"]
+    mode: TransferMode
 
 
-EMERGENCY_KEYS = {"1": "110", "2": "119", "3": "120", "4": "122"}
+EMERGENCY_KEYS = {str(key): number for key, number in enumerate(HANDOFFS, start=1)}  # 1 → 110 … 4 → 122
 
 
 class TransferDialog(ModalScreen[TransferChoice | None]):

@@ -26,7 +26,6 @@ remove_row), never rebuilt, and hold one page at a time.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Sequence
 from typing import ClassVar, TypeVar
 
@@ -50,7 +49,7 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
-from console.i18n import Translator
+from console.i18n import Translator, local_minute
 from console.services.worklists import (
     DueRow,
     MissedRow,
@@ -60,7 +59,6 @@ from console.services.worklists import (
     WorklistError,
     WorklistService,
 )
-from store.workcal import SHANGHAI
 
 CATALOGUE = {
     "zh_CN": {
@@ -164,10 +162,6 @@ KEYS: tuple[tuple[str, str, str, str], ...] = (
     ("r", "reload", "key.refresh", "worklists_refresh"),
     ("b", "backlog", "key.backlog", "worklists_backlog"),
 )
-
-
-def local_time(at: dt.datetime) -> str:
-    return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
 
 
 def shown_total(page: Page) -> str:
@@ -363,18 +357,18 @@ class WorklistsScreen(Screen[None]):
         reason = f"reason.{row.end_reason}" if row.end_reason in ("cancelled", "abandoned", "rejected", "failed") \
             else "reason.other"
         state = t("state.dialing") if row.key in self.placed else ""
-        return (str(index + 1), row.phone, row.name or "", local_time(row.last_at), str(row.missed), t(reason),
+        return (str(index + 1), row.phone, row.name or "", local_minute(row.last_at), str(row.missed), t(reason),
                 str(row.tries), state)
 
     def _due_cells(self, index: int, row: DueRow) -> tuple[str, ...]:
         state = self.tr.t("state.visiting") if row.key in self.placed else ""
         return (str(index + 1), row.number, row.caller or "", row.phone or "", row.department or "",
-                local_time(row.closed_at), str(row.failed_attempts), state)
+                local_minute(row.closed_at), str(row.failed_attempts), state)
 
     def _sync_cells(self, index: int, row: SyncRow) -> tuple[str, ...]:
         kind = self.tr.t(f"kind.{row.kind}") if row.kind in ("create", "update") else row.kind
         error = " ".join(row.error.split())  # one line: the server's message may hold newlines
-        return (str(index + 1), row.number, kind, str(row.attempts), local_time(row.created_at), error)
+        return (str(index + 1), row.number, kind, str(row.attempts), local_minute(row.created_at), error)
 
     # --- helpers ----------------------------------------------------------------------------------
 

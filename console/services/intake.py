@@ -27,14 +27,23 @@ from typing import Any, Literal
 
 from store.callers import PhoneError, normalise_phone
 from store.lifecycle import BOARDS, NATURES, URGENCIES
+from store.tickets import TicketDraft
 
 Mode = Literal["dispatch", "direct_close", "merge"]
 ELEMENTS: tuple[str, ...] = ("who", "when", "where", "what", "demand")
 MIN_DESCRIPTION = 5
-# what the store accepts (store.tickets.TicketDraft / models)
+
+
+def _draft_max_length(name: str) -> int:
+    """The longest ``name`` the store accepts (``store.tickets.TicketDraft``'s ``max_length``)."""
+    return next(m.max_length for m in TicketDraft.model_fields[name].metadata if hasattr(m, "max_length"))
+
+
+# what the store accepts, and the form's own fields ("when" goes into the description; "answer" is
+# the 直接办结 reply)
 MAX_LENGTHS: Mapping[str, int] = {
-    "description": 4000, "address": 500, "caller_name": 64, "when": 200, "answer": 4000, "street": 64,
-    "district": 32,
+    **{name: _draft_max_length(name) for name in ("description", "address", "caller_name", "street", "district")},
+    "when": 200, "answer": 4000,
 }
 NATURES_WITHOUT_PLACE = frozenset({"咨询", "建议", "表扬"})
 PLACE_FIELDS = frozenset({"地址", "小区名称"})

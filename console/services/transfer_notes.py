@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from store.models import Ticket
 from store.tickets import Actor, TicketError, apply_command
+from taxonomy.model import HANDOFFS
 
 TransferMode = Literal["blind", "attended"]
 MODE_LABELS: dict[str, str] = {"blind": "盲转", "attended": "咨询转"}
-EMERGENCY_NUMBERS: tuple[str, ...] = ("110", "119", "120", "122")
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class TransferRequest:
     @property
     def text(self) -> str:
         # emergency numbers speak for themselves; a department is named; a typed number is its label
-        named = self.label.strip() and self.label.strip() != self.number and self.number not in EMERGENCY_NUMBERS
+        named = self.label.strip() and self.label.strip() != self.number and self.number not in HANDOFFS
         target = f"{self.label.strip()} {self.number}" if named else self.number
         return f"转接 {target}（{MODE_LABELS[self.mode]}）"
 

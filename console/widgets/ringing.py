@@ -14,9 +14,8 @@ from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from console.i18n import Translator
+from console.i18n import Translator, local_minute
 from store.calls import CallerHistory
-from store.workcal import SHANGHAI
 
 MAX_TICKETS = 8
 MAX_CALLS = 6
@@ -44,7 +43,7 @@ CATALOGUE = {
 
 
 def _local(moment: dt.datetime | None) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if moment else "—"
+    return local_minute(moment) if moment else "—"
 
 
 class RingingPop(Vertical):

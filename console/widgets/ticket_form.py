@@ -44,7 +44,7 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Digits, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
-from console.i18n import Translator
+from console.i18n import Translator, local_minute
 from console.services.intake import MAX_LENGTHS, FormData, GateResult, Mode
 from console.services.ticket_desk import CallContext, Duplicate, SaveResult, TicketDesk
 from console.widgets.taxonomy_picker import TaxonomyPicker
@@ -53,7 +53,6 @@ from console.widgets.ticket_form_text import CATALOGUE, describe_gate
 from store.callers import mask_phone
 from store.db import StoreError
 from store.lifecycle import BOARDS, NATURES, URGENCIES
-from store.workcal import SHANGHAI
 
 DRAFT_IDLE_SECONDS = 0.5
 
@@ -498,7 +497,7 @@ class TicketForm(VerticalScroll):
         for dup in duplicates:
             why = " ".join(w for w, on_ in ((t("dup.same_caller"), dup.same_caller),
                                           (t("dup.same_place"), dup.same_place)) if on_)
-            when = dup.created_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+            when = local_minute(dup.created_at)
             options.add_option(Option(t("dup.merge", number=dup.number, status=dup.status, when=when, why=why),
                                       id=f"merge:{dup.number}"))
             options.add_option(Option(t("dup.follow", number=dup.number), id=f"follow:{dup.number}"))

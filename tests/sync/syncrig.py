@@ -177,19 +177,6 @@ def queue_tickets(store, n: int, prefix: str, per_transaction: int = 500) -> lis
     return ids
 
 
-def percentiles(samples: list[float]) -> str:
-    """median/p95/p99/max of seconds, in ms."""
-    import statistics
-
-    ms = sorted(s * 1000 for s in samples)
-
-    def pick(p: float) -> float:
-        return ms[min(len(ms) - 1, round(p / 100 * (len(ms) - 1)))]
-
-    return (f"n={len(ms)} median={statistics.median(ms):.1f} ms p95={pick(95):.1f} ms p99={pick(99):.1f} ms "
-            f"max={ms[-1]:.1f} ms")
-
-
 @contextlib.contextmanager
 def bench_rig(store_kind: str, *, start_backend: bool = True) -> Iterator[tuple[Any, Backend]]:
     """For bench/: a fresh store (sqlite or postgresql) and ``hotline backend`` on its own SQLite file."""
