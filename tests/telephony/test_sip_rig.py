@@ -21,6 +21,7 @@ from siprig import (
     Kamailio,
     Sipp,
     ended,
+    free_port_block,
     free_udp_port,
     recording,
     scenario,
@@ -195,7 +196,7 @@ def test_tone_out_is_on_the_wire(
             codecs,
             "-rtp_echo",
             "-mp",
-            str(free_udp_port() & ~1),
+            str(free_port_block(4)),  # sipp binds audio at -mp and video at -mp + 2
         ),
     )
     assert run.wait(30) == 0, run.report()
@@ -232,7 +233,7 @@ def test_out_of_range_telephone_event_does_not_kill_dtmf(
 
 def test_ended_calls_free_their_rtp_ports(kamailio: Kamailio, sip_user: str, make_line, sipp) -> None:
     """fix 'cleanup': three calls in a row on a range of two RTP ports."""
-    cfg_ports = free_udp_port() & ~1
+    cfg_ports = free_port_block(2)
     _line, log = make_line(kamailio, sip_user, rtp_port_min=cfg_ports, rtp_port_max=cfg_ports + 1)
     for i in range(3):
         run = sipp(
@@ -331,7 +332,7 @@ def test_outbound_call_with_407_ack_audio_and_dtmf(
         "citizen_uas.xml",
         "-rtp_echo",
         "-mp",
-        str(free_udp_port() & ~1),
+        str(free_port_block(4)),  # sipp binds audio at -mp and video at -mp + 2
         "-key",
         "codecs",
         "0 101",
