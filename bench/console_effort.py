@@ -70,9 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for label, initials in (("chinese", False), ("initials", True)):
         costs, reached, first = asyncio.run(effort(cases, initials))
         n = len(costs)
-        print(f"{label:<9} n={n}  keystrokes→top3 mean {statistics.mean(costs):.2f}  median {statistics.median(costs):.0f}"
-              f"  p95 {pct(costs, 95):.0f}  p99 {pct(costs, 99):.0f}  reached {100 * reached / n:.1f}%"
-              f"  right leaf first when reached {100 * first / max(reached, 1):.1f}%")
+        print(
+            f"{label:<9} n={n}  keystrokes→top3 mean {statistics.mean(costs):.2f}  median {statistics.median(costs):.0f}"
+            f"  p95 {pct(costs, 95):.0f}  p99 {pct(costs, 99):.0f}  reached {100 * reached / n:.1f}%"
+            f"  right leaf first when reached {100 * first / max(reached, 1):.1f}%"
+        )
     return 0
 
 

@@ -80,8 +80,10 @@ def main() -> int:
     if not ms:
         print("no ringing was shown")
         return 1
-    print(f"offer → ringing frame, {len(ms)} calls: median {statistics.median(ms):.1f} ms, "
-          f"p95 {pct(ms, 95):.1f} ms, p99 {pct(ms, 99):.1f} ms, max {max(ms):.1f} ms")
+    print(
+        f"offer → ringing frame, {len(ms)} calls: median {statistics.median(ms):.1f} ms, "
+        f"p95 {pct(ms, 95):.1f} ms, p99 {pct(ms, 99):.1f} ms, max {max(ms):.1f} ms"
+    )
     return 0
 
 

@@ -100,8 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             got, n = asyncio.run(run(queries))
             samples += got
             keys += n
-        print(f"{label:<9} keys={keys} frames={len(samples)}  key→results drawn: median {statistics.median(samples):.1f} ms"
-              f"  p95 {pct(samples, 95):.1f} ms  p99 {pct(samples, 99):.1f} ms")
+        print(
+            f"{label:<9} keys={keys} frames={len(samples)}  key→results drawn: median {statistics.median(samples):.1f} ms"
+            f"  p95 {pct(samples, 95):.1f} ms  p99 {pct(samples, 99):.1f} ms"
+        )
     return 0
 
 

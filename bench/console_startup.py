@@ -71,15 +71,27 @@ def prepare(tmp: Path) -> str:
     url = f"sqlite:///{tmp / 'hotline.sqlite3'}"
     store = open_store(url)
     with store.session() as s:
-        users.add_user(s, "bench", "operator", "pw", utcnow(), hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        users.add_user(
+            s,
+            "bench",
+            "operator",
+            "pw",
+            utcnow(),
+            hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+        )
     store.close()
     return url
 
 
 def child(url: str, mode: str) -> tuple[float, str]:
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, url, mode], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, "TEXTUAL": ""})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, url, mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, "TEXTUAL": ""},
+    )
     assert proc.stdout is not None
     line = ""
     for raw in proc.stdout:  # structlog's default setup prints to stdout too: skip its lines
@@ -106,8 +118,10 @@ def main() -> int:
             print(f"child failed: {line!r}")
             return 1
         times.append(elapsed * 1000)
-    print(f"cold start → login screen drawn, {len(times)} runs: median {statistics.median(times):.0f} ms, "
-          f"p95 {pct(times, 95):.0f} ms, p99 {pct(times, 99):.0f} ms")
+    print(
+        f"cold start → login screen drawn, {len(times)} runs: median {statistics.median(times):.0f} ms, "
+        f"p95 {pct(times, 95):.0f} ms, p99 {pct(times, 99):.0f} ms"
+    )
     _, line = child(url, "full")
     if not line.startswith("RSS"):
         print(f"child failed: {line!r}")

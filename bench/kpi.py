@@ -71,9 +71,14 @@ def cached_history(tickets: int, days: int) -> Path:
             last[0] = time.perf_counter()
             print(f"  seeded {done:,}/{total:,} tickets in {last[0] - t0:.0f} s", flush=True)
 
-    report = seed(store, tickets=tickets, days=days, seed=1, until=UNTIL, batch_size=10_000, progress=progress)
-    print(f"seed: {report.tickets:,} tickets, {report.events:,} events, {report.calls:,} calls, "
-          f"{report.callers:,} callers in {report.seconds:.1f} s (incl. roll-up rebuild)", flush=True)
+    report = seed(
+        store, tickets=tickets, days=days, seed=1, until=UNTIL, batch_size=10_000, progress=progress
+    )
+    print(
+        f"seed: {report.tickets:,} tickets, {report.events:,} events, {report.calls:,} calls, "
+        f"{report.callers:,} callers in {report.seconds:.1f} s (incl. roll-up rebuild)",
+        flush=True,
+    )
     store.close()  # the last connection closing checkpoints the WAL into the file
     tmp.rename(path)
     return path
@@ -102,11 +107,14 @@ def load_into_pg(path: Path, store: Store) -> None:
         rebuild_rollups(conn)
     with store.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
-    print(f"postgresql: loaded {', '.join(COPIED_TABLES)} and rebuilt roll-ups in {time.perf_counter() - t0:.0f} s")
+    print(
+        f"postgresql: loaded {', '.join(COPIED_TABLES)} and rebuilt roll-ups in {time.perf_counter() - t0:.0f} s"
+    )
 
 
-def statements_of_one_report(engine: Engine, store: Store, by: str | None,
-                             period: tuple[dt.date | None, dt.date | None]) -> list[tuple[str, Any]]:
+def statements_of_one_report(
+    engine: Engine, store: Store, by: str | None, period: tuple[dt.date | None, dt.date | None]
+) -> list[tuple[str, Any]]:
     seen: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
@@ -149,9 +157,12 @@ def bench(store: Store, runs: int, label: str, do_explain: bool) -> None:
                     samples.append((time.perf_counter() - t0) * 1000)
                 source = rep.source
             ms = sorted(samples)
-            print(f"{label:<10} {period_name:<13} by={by or '-':<10} source={source:<7} n={len(ms)} "
-                  f"median={statistics.median(ms):7.1f} ms  p95={pct(ms, 95):7.1f} ms  "
-                  f"p99={pct(ms, 99):7.1f} ms  groups={len(rep.groups)}", flush=True)
+            print(
+                f"{label:<10} {period_name:<13} by={by or '-':<10} source={source:<7} n={len(ms)} "
+                f"median={statistics.median(ms):7.1f} ms  p95={pct(ms, 95):7.1f} ms  "
+                f"p99={pct(ms, 99):7.1f} ms  groups={len(rep.groups)}",
+                flush=True,
+            )
             if do_explain and period_name == "all" and by in (None, "leaf"):
                 explain(store, by, period)
 
@@ -167,7 +178,9 @@ def bench_refresh(store: Store, runs: int, label: str) -> None:
     samples, dirty = [], 0
     for i in range(WARMUP + runs):
         with store.engine.begin() as conn:
-            conn.execute(touch.values(satisfaction=t.c.satisfaction), [{"tid": x} for x in rng.sample(ids, 100)])
+            conn.execute(
+                touch.values(satisfaction=t.c.satisfaction), [{"tid": x} for x in rng.sample(ids, 100)]
+            )
             dirty = conn.exec_driver_sql("SELECT count(*) FROM kpi_dirty_days").scalar_one()
         t0 = time.perf_counter()
         with store.read() as s:
@@ -175,9 +188,12 @@ def bench_refresh(store: Store, runs: int, label: str) -> None:
         if i >= WARMUP:
             samples.append((time.perf_counter() - t0) * 1000)
     ms = sorted(samples)
-    print(f"{label:<10} after 100 updates (~{dirty} dirty days) by=-  source={rep.source:<7} n={len(ms)} "
-          f"median={statistics.median(ms):7.1f} ms  p95={pct(ms, 95):7.1f} ms  "
-          f"p99={pct(ms, 99):7.1f} ms", flush=True)
+    print(
+        f"{label:<10} after 100 updates (~{dirty} dirty days) by=-  source={rep.source:<7} n={len(ms)} "
+        f"median={statistics.median(ms):7.1f} ms  p95={pct(ms, 95):7.1f} ms  "
+        f"p99={pct(ms, 99):7.1f} ms",
+        flush=True,
+    )
 
 
 def main() -> None:

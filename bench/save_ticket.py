@@ -42,9 +42,11 @@ ACTOR = Actor("bench", "operator")
 def report(label: str, samples: list[tuple[float, float]]) -> str:
     ms = sorted(wall * 1000 for wall, _ in samples)
     cpu = statistics.median(c * 1000 for _, c in samples)
-    return (f"{label:<34} n={len(ms):<5} median={statistics.median(ms):6.2f} ms  "
-            f"p95={pct(ms, 95):6.2f} ms  p99={pct(ms, 99):6.2f} ms  max={ms[-1]:7.2f} ms  "
-            f"(our process's CPU: median {cpu:5.2f} ms)")
+    return (
+        f"{label:<34} n={len(ms):<5} median={statistics.median(ms):6.2f} ms  "
+        f"p95={pct(ms, 95):6.2f} ms  p99={pct(ms, 99):6.2f} ms  max={ms[-1]:7.2f} ms  "
+        f"(our process's CPU: median {cpu:5.2f} ms)"
+    )
 
 
 def timed(n: int, step: Callable[[int], None]) -> list[tuple[float, float]]:
@@ -58,25 +60,37 @@ def timed(n: int, step: Callable[[int], None]) -> list[tuple[float, float]]:
 
 
 def run(store: Store, n: int, label: str) -> list[str]:
-    drafts = [draft_from({
-        "nature": ("投诉", "咨询", "求助")[i % 3], "description": f"第{i}号诉求：小区供暖温度不达标，室温十四度",
-        "district": "铁东区", "leaf_code": f"101.0{i % 7}", "address": "鞍山市铁东区胜利路某小区",
-        "caller_name": "王先生", "caller_phone": f"1381234{i % 500:04d}",  # some callers repeat
-    }) for i in range(n + WARMUP)]
+    drafts = [
+        draft_from(
+            {
+                "nature": ("投诉", "咨询", "求助")[i % 3],
+                "description": f"第{i}号诉求：小区供暖温度不达标，室温十四度",
+                "district": "铁东区",
+                "leaf_code": f"101.0{i % 7}",
+                "address": "鞍山市铁东区胜利路某小区",
+                "caller_name": "王先生",
+                "caller_phone": f"1381234{i % 500:04d}",  # some callers repeat
+            }
+        )
+        for i in range(n + WARMUP)
+    ]
     numbers: list[str] = []
     start = dt.datetime.now(dt.UTC)
 
     def save(i: int) -> None:
         with store.session() as s:
-            t = create_ticket(s, drafts[i], ACTOR, start + dt.timedelta(seconds=i),
-                              client_request_id=str(uuid.uuid4()))
+            t = create_ticket(
+                s, drafts[i], ACTOR, start + dt.timedelta(seconds=i), client_request_id=str(uuid.uuid4())
+            )
             numbers.append(t.number)
 
     def dispatch(i: int) -> None:
         with store.session() as s:
             ticket = find_ticket(s, numbers[i])
             assert ticket is not None
-            apply_command(s, ticket, "dispatch", ACTOR, start + dt.timedelta(hours=1), department="市供暖公司")
+            apply_command(
+                s, ticket, "dispatch", ACTOR, start + dt.timedelta(hours=1), department="市供暖公司"
+            )
 
     timed(WARMUP, save)
     saves = timed(n, lambda i: save(WARMUP + i))

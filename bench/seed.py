@@ -44,10 +44,13 @@ def run(store: Store, tickets: int, days: int, label: str, leaves: tuple[SeedLea
     cpu0, t0 = time.process_time(), time.perf_counter()
     report = seed(store, tickets=tickets, days=days, seed=1, until=UNTIL, batch_size=10_000, leaves=leaves)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    print(f"{label:<10} tickets={report.tickets:,} events={report.events:,} calls={report.calls:,} "
-          f"callers={report.callers:,} evaluations={report.evaluations:,}  wall={wall:.1f} s  "
-          f"cpu(python)={cpu:.1f} s  {report.tickets / wall:,.0f} tickets/s  "
-          f"(1,000,000 at this rate: {1_000_000 / (report.tickets / wall) / 60:.1f} min)", flush=True)
+    print(
+        f"{label:<10} tickets={report.tickets:,} events={report.events:,} calls={report.calls:,} "
+        f"callers={report.callers:,} evaluations={report.evaluations:,}  wall={wall:.1f} s  "
+        f"cpu(python)={cpu:.1f} s  {report.tickets / wall:,.0f} tickets/s  "
+        f"(1,000,000 at this rate: {1_000_000 / (report.tickets / wall) / 60:.1f} min)",
+        flush=True,
+    )
 
 
 def main() -> None:

@@ -43,11 +43,21 @@ def seeded_store(n_callers: int) -> Store:
         for i in range(n_callers):
             phone = f"1380000{i:04d}"
             for k in range(3):
-                calls.open_call(s, call_id=f"c{i}-{k}", direction="in", remote_number=phone, display_name=None,
-                                at=now - dt.timedelta(days=k * 7))
+                calls.open_call(
+                    s,
+                    call_id=f"c{i}-{k}",
+                    direction="in",
+                    remote_number=phone,
+                    display_name=None,
+                    at=now - dt.timedelta(days=k * 7),
+                )
             for k in range(2):
-                create_ticket(s, draft_from({"nature": "咨询", "description": "bench", "caller_phone": phone}),
-                              actor, now - dt.timedelta(days=k * 20))
+                create_ticket(
+                    s,
+                    draft_from({"nature": "咨询", "description": "bench", "caller_phone": phone}),
+                    actor,
+                    now - dt.timedelta(days=k * 20),
+                )
     return store
 
 
@@ -60,10 +70,15 @@ def main() -> int:
     store = open_store(args.url, migrate=False) if args.url else seeded_store(300)
     rng = random.Random(args.seed)
     with store.read() as s:
-        heavy = list(s.scalars(
-            select(Caller.phone).join(Ticket, Ticket.caller_id == Caller.id)
-            .group_by(Caller.phone).order_by(func.count(Ticket.id).desc()).limit(args.lookups // 5)
-        ))
+        heavy = list(
+            s.scalars(
+                select(Caller.phone)
+                .join(Ticket, Ticket.caller_id == Caller.id)
+                .group_by(Caller.phone)
+                .order_by(func.count(Ticket.id).desc())
+                .limit(args.lookups // 5)
+            )
+        )
         max_id = s.scalar(select(func.max(Caller.id))) or 1
         ids = [rng.randint(1, max_id) for _ in range(args.lookups)]
         rand = list(s.scalars(select(Caller.phone).where(Caller.id.in_(ids))))
@@ -80,10 +95,14 @@ def main() -> int:
         tickets += len(h.tickets)
         n_calls += len(h.calls)
     store.close()
-    print(f"store={args.url or 'seeded sqlite (300 callers)'} lookups={len(times)} "
-          f"(heavy={len(heavy)} random={len(rand)} unknown={len(unknown)}) tickets={tickets} calls={n_calls}")
-    print(f"caller_history  median={statistics.median(times):6.2f} ms  p95={pct(times, 95):6.2f} ms  "
-          f"p99={pct(times, 99):6.2f} ms  max={max(times):6.2f} ms")
+    print(
+        f"store={args.url or 'seeded sqlite (300 callers)'} lookups={len(times)} "
+        f"(heavy={len(heavy)} random={len(rand)} unknown={len(unknown)}) tickets={tickets} calls={n_calls}"
+    )
+    print(
+        f"caller_history  median={statistics.median(times):6.2f} ms  p95={pct(times, 95):6.2f} ms  "
+        f"p99={pct(times, 99):6.2f} ms  max={max(times):6.2f} ms"
+    )
     return 0
 
 

@@ -45,16 +45,24 @@ def main() -> None:
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     with bench_rig(args.store, start_backend=False) as (store, backend), contextlib.ExitStack() as stack:
-        settings = SyncSettings(batch_size=200, interval=1.0, backoff_base=0.5, backoff_max=10.0,
-                                breaker_failures=3, breaker_reset=args.breaker_reset)
+        settings = SyncSettings(
+            batch_size=200,
+            interval=1.0,
+            backoff_base=0.5,
+            backoff_max=10.0,
+            breaker_failures=3,
+            breaker_reset=args.breaker_reset,
+        )
         worker = SyncWorker(store, Open311Client(backend.url, API_KEY, timeout=5.0), settings)
         thread = SyncThread(worker)
         thread.start()
         stack.callback(thread.stop)
         t0 = time.perf_counter()
         queue_tickets(store, args.n, "cu")
-        print(f"queued {args.n} tickets during the outage in {time.perf_counter() - t0:.1f} s; "
-              f"breaker {worker.breaker.state}")
+        print(
+            f"queued {args.n} tickets during the outage in {time.perf_counter() - t0:.1f} s; "
+            f"breaker {worker.breaker.state}"
+        )
         t0 = time.perf_counter()
         backend.start()
         up = time.perf_counter() - t0
@@ -62,9 +70,11 @@ def main() -> None:
         wait_until(lambda: backlog(store) == 0, 600, "the outbox to drain", step=0.2)
         elapsed = time.perf_counter() - t0
         assert len(set(backend.client_ids())) == args.n
-        print(f"backend up after {up:.1f} s; outbox of {args.n} empty {elapsed:.1f} s after the backend was "
-              f"started ({args.n / elapsed:.0f} tickets/s incl. start-up and breaker probe; target <= 60 s); "
-              f"load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"backend up after {up:.1f} s; outbox of {args.n} empty {elapsed:.1f} s after the backend was "
+            f"started ({args.n / elapsed:.0f} tickets/s incl. start-up and breaker probe; target <= 60 s); "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

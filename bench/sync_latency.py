@@ -39,7 +39,9 @@ ACTOR = Actor("bench", "operator")
 
 def save(store: Store, cid: str) -> None:
     with store.session() as session:
-        draft = draft_from({"nature": "求助", "description": "停水", "leaf_code": LEAVES[1], "channel": "phone"})
+        draft = draft_from(
+            {"nature": "求助", "description": "停水", "leaf_code": LEAVES[1], "channel": "phone"}
+        )
         create_ticket(session, draft, ACTOR, now(), client_request_id=cid)
 
 
@@ -63,8 +65,10 @@ def measure(store: Store, thread: SyncThread, n: int, rate: float, label: str, w
         samples.append(time.perf_counter() - t0)
         time.sleep(max(0.0, 1 / rate - samples[-1]))
     ms = [s * 1000 for s in samples]
-    print(f"{label:<28} n={len(ms)} median={statistics.median(ms):.1f} ms p95={pct(ms, 95):.1f} ms "
-          f"p99={pct(ms, 99):.1f} ms max={max(ms):.1f} ms")
+    print(
+        f"{label:<28} n={len(ms)} median={statistics.median(ms):.1f} ms p95={pct(ms, 95):.1f} ms "
+        f"p99={pct(ms, 99):.1f} ms max={max(ms):.1f} ms"
+    )
 
 
 def main() -> None:

@@ -54,26 +54,35 @@ class Run:
 def drain(store: Any, backend: Any, args: argparse.Namespace) -> Run:
     """Time the workers emptying the outbox."""
     settings = SyncSettings(batch_size=args.batch, senders=args.senders, interval=0.05)
-    workers = [SyncWorker(store, Open311Client(backend.url, API_KEY, max_connections=args.senders), settings)
-               for _ in range(args.workers if args.store == "postgresql" else 1)]
+    workers = [
+        SyncWorker(store, Open311Client(backend.url, API_KEY, max_connections=args.senders), settings)
+        for _ in range(args.workers if args.store == "postgresql" else 1)
+    ]
     results: list[RoundResult] = []
-    threads = [threading.Thread(target=lambda w=w: results.append(w.run_until_idle(deadline_s=600)))
-               for w in workers]
+    threads = [
+        threading.Thread(target=lambda w=w: results.append(w.run_until_idle(deadline_s=600))) for w in workers
+    ]
     t0, c0, b0 = time.perf_counter(), time.process_time(), cpu_seconds(backend.proc.pid)
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    run = Run(sum(r.sent for r in results), time.perf_counter() - t0, time.process_time() - c0,
-              cpu_seconds(backend.proc.pid) - b0)
+    run = Run(
+        sum(r.sent for r in results),
+        time.perf_counter() - t0,
+        time.process_time() - c0,
+        cpu_seconds(backend.proc.pid) - b0,
+    )
     for w in workers:
         w.close()
         w.client.close()
     assert run.sent == args.n and not any(r.failed for r in results), results
-    print(f"sent {run.sent} tickets in {run.elapsed:.2f} s: {run.rate:.0f} tickets/s "
-          f"({len(workers)} worker(s), batch {args.batch}, {args.senders} senders; target >= 300/s); "
-          f"CPU: workers {run.cpu:.2f} s ({run.cpu / run.sent * 1000:.2f} ms/ticket), "
-          f"backend {run.backend_cpu:.2f} s; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"sent {run.sent} tickets in {run.elapsed:.2f} s: {run.rate:.0f} tickets/s "
+        f"({len(workers)} worker(s), batch {args.batch}, {args.senders} senders; target >= 300/s); "
+        f"CPU: workers {run.cpu:.2f} s ({run.cpu / run.sent * 1000:.2f} ms/ticket), "
+        f"backend {run.backend_cpu:.2f} s; load average {os.getloadavg()[0]:.1f}"
+    )
     return run
 
 
@@ -83,7 +92,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--workers", type=int, default=1, help="concurrent workers (threads; PostgreSQL only)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="concurrent workers (threads; PostgreSQL only)"
+    )
     parser.add_argument("--runs", type=int, default=1, help="queue and drain N tickets this many times")
     args = parser.parse_args()
     if args.n < 1 or args.runs < 1:
@@ -102,8 +113,10 @@ def main() -> None:
     if args.runs > 1:
         rates = sorted(run.rate for run in runs)
         cpu = sorted(run.cpu / run.sent * 1000 for run in runs)
-        print(f"{args.runs} runs of {args.n}: median {statistics.median(rates):.0f} tickets/s "
-              f"(min {rates[0]:.0f}, max {rates[-1]:.0f}); worker CPU median {statistics.median(cpu):.2f} ms/ticket")
+        print(
+            f"{args.runs} runs of {args.n}: median {statistics.median(rates):.0f} tickets/s "
+            f"(min {rates[0]:.0f}, max {rates[-1]:.0f}); worker CPU median {statistics.median(cpu):.2f} ms/ticket"
+        )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,48 @@ from taxonomy.pinyin import pinyin_keys  # noqa: E402
 from taxonomy.search import SearchConfig, Searcher  # noqa: E402
 
 DEVSET = Path(__file__).with_name("taxonomy_devset.jsonl")
-QUALIFIERS = ["老旧小区", "新建小区", "商业街", "学校周边", "医院附近", "农村", "城中村", "开发区", "工业园区", "棚户区", "高层住宅", "回迁楼", "公租房", "商场", "超市", "菜市场", "公园", "广场", "地下室", "车库", "楼道", "主干道", "背街小巷", "县城", "乡镇", "景区", "火车站", "汽车站", "高速口", "桥下", "河边", "铁东区", "铁西区", "立山区", "千山区", "海城", "台安", "岫岩", "高新区", "经开区"]
+QUALIFIERS = [
+    "老旧小区",
+    "新建小区",
+    "商业街",
+    "学校周边",
+    "医院附近",
+    "农村",
+    "城中村",
+    "开发区",
+    "工业园区",
+    "棚户区",
+    "高层住宅",
+    "回迁楼",
+    "公租房",
+    "商场",
+    "超市",
+    "菜市场",
+    "公园",
+    "广场",
+    "地下室",
+    "车库",
+    "楼道",
+    "主干道",
+    "背街小巷",
+    "县城",
+    "乡镇",
+    "景区",
+    "火车站",
+    "汽车站",
+    "高速口",
+    "桥下",
+    "河边",
+    "铁东区",
+    "铁西区",
+    "立山区",
+    "千山区",
+    "海城",
+    "台安",
+    "岫岩",
+    "高新区",
+    "经开区",
+]
 SUFFIXES = ("", "（投诉）", "（咨询）", "（举报）", "（求助）")
 
 
@@ -80,9 +121,13 @@ def timed(searcher: Searcher, queries: Iterable[str], repeats: int) -> tuple[lis
 
 
 def report(title: str, searcher: Searcher, kinds: Mapping[str, list[str]], repeats: int) -> dict[str, float]:
-    print(f"\n{title}: {len(searcher.index.leaves)} leaves, {searcher.index.alias_count} aliases "
-          f"(wall clock, best of {repeats} runs per query; CPU = thread time)")
-    print(f"  {'kind':<12} {'n':>6} {'median':>8} {'p95':>8} {'p99':>8} {'max':>8} {'CPU p50':>8} {'CPU p99':>8}   (ms)")
+    print(
+        f"\n{title}: {len(searcher.index.leaves)} leaves, {searcher.index.alias_count} aliases "
+        f"(wall clock, best of {repeats} runs per query; CPU = thread time)"
+    )
+    print(
+        f"  {'kind':<12} {'n':>6} {'median':>8} {'p95':>8} {'p99':>8} {'max':>8} {'CPU p50':>8} {'CPU p99':>8}   (ms)"
+    )
     everything: list[float] = []
     everything_cpu: list[float] = []
     timed(searcher, [q for qs in kinds.values() for q in qs[:50]], 1)  # warm-up (imports, first calls)
@@ -90,12 +135,20 @@ def report(title: str, searcher: Searcher, kinds: Mapping[str, list[str]], repea
         ms, cpu = timed(searcher, kinds[kind], repeats)
         everything.extend(ms)
         everything_cpu.extend(cpu)
-        print(f"  {kind:<12} {len(ms):>6} {statistics.median(ms):>8.3f} {pct(ms, 95):>8.3f} "
-              f"{pct(ms, 99):>8.3f} {max(ms):>8.3f} {statistics.median(cpu):>8.3f} {pct(cpu, 99):>8.3f}")
-    summary = {"median": statistics.median(everything), "p95": pct(everything, 95), "p99": pct(everything, 99)}
-    print(f"  {'ALL':<12} {len(everything):>6} {summary['median']:>8.3f} {summary['p95']:>8.3f} "
-          f"{summary['p99']:>8.3f} {max(everything):>8.3f} {statistics.median(everything_cpu):>8.3f} "
-          f"{pct(everything_cpu, 99):>8.3f}")
+        print(
+            f"  {kind:<12} {len(ms):>6} {statistics.median(ms):>8.3f} {pct(ms, 95):>8.3f} "
+            f"{pct(ms, 99):>8.3f} {max(ms):>8.3f} {statistics.median(cpu):>8.3f} {pct(cpu, 99):>8.3f}"
+        )
+    summary = {
+        "median": statistics.median(everything),
+        "p95": pct(everything, 95),
+        "p99": pct(everything, 99),
+    }
+    print(
+        f"  {'ALL':<12} {len(everything):>6} {summary['median']:>8.3f} {summary['p95']:>8.3f} "
+        f"{summary['p99']:>8.3f} {max(everything):>8.3f} {statistics.median(everything_cpu):>8.3f} "
+        f"{pct(everything_cpu, 99):>8.3f}"
+    )
     return summary
 
 
@@ -109,7 +162,9 @@ def build_measured(taxonomy: Any) -> tuple[Searcher, float, float]:
         searcher = Searcher(taxonomy, config=cold)
         times.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.thread_time() - c0) * 1000)
-    print(f"  builds (wall ms): {', '.join(f'{t:.0f}' for t in times)}; CPU ms: {', '.join(f'{t:.0f}' for t in cpu)}")
+    print(
+        f"  builds (wall ms): {', '.join(f'{t:.0f}' for t in times)}; CPU ms: {', '.join(f'{t:.0f}' for t in cpu)}"
+    )
     del searcher
     gc.collect()
     tracemalloc.start()
@@ -124,8 +179,17 @@ def synthetic(taxonomy: Taxonomy, aliases: int) -> list[dict[str, Any]]:
     nodes: list[dict[str, Any]] = []
     for node in taxonomy.nodes:
         if node.level < 3:
-            nodes.append({"code": node.code, "name": node.name, "level": node.level, "parent": node.parent,
-                          "path": list(node.path), "keywords": list(node.keywords), "pinyin": dict(node.pinyin)})
+            nodes.append(
+                {
+                    "code": node.code,
+                    "name": node.name,
+                    "level": node.level,
+                    "parent": node.parent,
+                    "path": list(node.path),
+                    "keywords": list(node.keywords),
+                    "pinyin": dict(node.pinyin),
+                }
+            )
     qual_keys = {q: pinyin_keys(q) for q in QUALIFIERS}
     suffix_keys = {s: pinyin_keys(s) for s in SUFFIXES}
     leaves = taxonomy.leaves()
@@ -142,9 +206,20 @@ def synthetic(taxonomy: Taxonomy, aliases: int) -> list[dict[str, Any]]:
             full, ini = base.pinyin.get(source) or pinyin_keys(source)
             sfull, sini = suffix_keys[suffix] if text == texts[0] else ("", "")
             pinyin[text] = [qual_keys[qual][0] + full + sfull, qual_keys[qual][1] + ini + sini]
-        nodes.append({"code": code, "name": texts[0], "level": 3, "parent": base.parent,
-                      "path": [*base.path[:2], texts[0]], "keywords": texts[1:], "pinyin": pinyin,
-                      "department": base.department, "time_limit": None, "urgency": base.urgency})
+        nodes.append(
+            {
+                "code": code,
+                "name": texts[0],
+                "level": 3,
+                "parent": base.parent,
+                "path": [*base.path[:2], texts[0]],
+                "keywords": texts[1:],
+                "pinyin": pinyin,
+                "department": base.department,
+                "time_limit": None,
+                "urgency": base.urgency,
+            }
+        )
         count += len(texts)
         n += 1
         del domain_leaves
@@ -155,7 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--taxonomy", type=Path, default=None, help="taxonomy JSONL (default: the shipped one)")
     ap.add_argument("--devset", type=Path, default=DEVSET)
-    ap.add_argument("--scale", type=int, default=100_000, help="aliases in the synthetic scale test (0: skip)")
+    ap.add_argument(
+        "--scale", type=int, default=100_000, help="aliases in the synthetic scale test (0: skip)"
+    )
     ap.add_argument("--repeats", type=int, default=3, help="runs per query; the best one counts")
     args = ap.parse_args(argv)
 

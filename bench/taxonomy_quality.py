@@ -47,21 +47,65 @@ NEVER_PENALTY = 3
 # Domains of labels that do not occur in the 495 messages (民政, 政法, 国土资源, 农村农业, 党务政务,
 # 经济管理, 科技与信息产业 ...) are left out: a message predicted there counts as wrong.
 _CITY, _LABOUR, _EDU, _HEALTH, _TRAFFIC, _TRADE, _ENV = (
-    "城乡建设", "劳动和社会保障", "教育文体", "卫生计生", "交通运输", "商贸旅游", "环境保护",
+    "城乡建设",
+    "劳动和社会保障",
+    "教育文体",
+    "卫生计生",
+    "交通运输",
+    "商贸旅游",
+    "环境保护",
 )
 TIPDM_LABELS: Mapping[str, tuple[str, ...]] = {
-    **{code: (_CITY,) for code in (
-        "101", "102", "103", "104", "105", "106", "107", "108", "109", "110", "111", "113", "114", "115",
-        "116", "121", "122", "123", "124", "125", "126", "127", "128", "129", "132", "133", "134", "135", "232", "319",
-    )},
+    **{
+        code: (_CITY,)
+        for code in (
+            "101",
+            "102",
+            "103",
+            "104",
+            "105",
+            "106",
+            "107",
+            "108",
+            "109",
+            "110",
+            "111",
+            "113",
+            "114",
+            "115",
+            "116",
+            "121",
+            "122",
+            "123",
+            "124",
+            "125",
+            "126",
+            "127",
+            "128",
+            "129",
+            "132",
+            "133",
+            "134",
+            "135",
+            "232",
+            "319",
+        )
+    },
     "112": (_ENV, _CITY),  # noise: 环境污染/噪音污染, and construction noise filed under 城乡建设
-    "117": (_TRAFFIC,), "118": (_TRAFFIC, _CITY), "119": (_CITY, _TRAFFIC), "120": (_TRAFFIC,),
-    "131": (_TRAFFIC,), "317": (_TRAFFIC,),  # 邮政快递: their 交通运输 holds 邮政管理
+    "117": (_TRAFFIC,),
+    "118": (_TRAFFIC, _CITY),
+    "119": (_CITY, _TRAFFIC),
+    "120": (_TRAFFIC,),
+    "131": (_TRAFFIC,),
+    "317": (_TRAFFIC,),  # 邮政快递: their 交通运输 holds 邮政管理
     **{code: (_LABOUR,) for code in ("201", "202", "203", "204", "205", "206", "207", "236", "243")},
     "233": (_LABOUR, _CITY),
     **{code: (_EDU,) for code in ("210", "211", "212", "213", "222", "224")},
     **{code: (_HEALTH,) for code in ("208", "209", "235", "301", "302", "310")},
-    **{code: (_TRADE,) for code in ("223", "303", "304", "305", "306", "307", "308", "309", "314", "318", "320", "322")},
+    **{
+        code: (_TRADE,)
+        for code in ("223", "303", "304", "305", "306", "307", "308", "309", "314", "318", "320", "322")
+    },
     **{code: (_ENV,) for code in ("226", "227")},
 }
 _PLACE = re.compile(r"[A-Z][0-9]*(市|区|县|镇|乡|村)|西地省")
@@ -90,8 +134,10 @@ def load_devset(path: Path) -> list[Case]:
 
 def load_tipdm(path: Path) -> list[Case]:
     with path.open(encoding="utf-8") as fh:
-        return [Case(_PLACE.sub("", row["title"]), "message", frozenset([row["label_l1"]]))
-                for row in csv.DictReader(fh)]
+        return [
+            Case(_PLACE.sub("", row["title"]), "message", frozenset([row["label_l1"]]))
+            for row in csv.DictReader(fh)
+        ]
 
 
 def rankers(taxonomy: Taxonomy, sentence: bool) -> dict[str, Ranker]:
@@ -136,12 +182,16 @@ class Score:
 
     def line(self, name: str) -> str:
         n = max(self.n, 1)
-        return (f"  {name:<10} n={self.n:<4} hit@1 {100 * self.hit1 / n:5.1f}%  hit@5 {100 * self.hit5 / n:5.1f}%  "
-                f"keystrokes→top3 {self.keystrokes / n:5.2f}  (top 3 reached {100 * self.reached / n:5.1f}%)")
+        return (
+            f"  {name:<10} n={self.n:<4} hit@1 {100 * self.hit1 / n:5.1f}%  hit@5 {100 * self.hit5 / n:5.1f}%  "
+            f"keystrokes→top3 {self.keystrokes / n:5.2f}  (top 3 reached {100 * self.reached / n:5.1f}%)"
+        )
 
 
 def evaluate(
-    cases: Sequence[Case], rank: Ranker, judge: Callable[[Iterable[str], frozenset[str]], bool],
+    cases: Sequence[Case],
+    rank: Ranker,
+    judge: Callable[[Iterable[str], frozenset[str]], bool],
     keystrokes: bool = True,
 ) -> tuple[Score, dict[str, Score], list[tuple[Case, list[str]]]]:
     total, by_kind, misses = Score(), defaultdict(Score), []
@@ -194,7 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         real = load_tipdm(args.tipdm)
         label_of = {n.code: TIPDM_LABELS.get(n.parent or "", ()) for n in taxonomy.leaves()}
         unmapped = sorted({n.parent for n in taxonomy.leaves() if n.parent not in TIPDM_LABELS})
-        print(f"\nreal messages {args.tipdm.name}: {len(real)} titles {dict(Counter(next(iter(c.gold)) for c in real))}")
+        print(
+            f"\nreal messages {args.tipdm.name}: {len(real)} titles {dict(Counter(next(iter(c.gold)) for c in real))}"
+        )
         print(f"  domains outside the 7 labels (count as wrong): {', '.join(map(str, unmapped))}")
 
         def judge(top: Iterable[str], gold: frozenset[str]) -> bool:
@@ -207,7 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  (majority-class baseline hit@1 {100 * majority:.1f}%)")
     else:
         print(f"\nreal messages: {args.tipdm} not found, skipped")
-    print(f"\n({time.perf_counter() - t0:.0f} s; median query length {statistics.median(len(c.query) for c in dev)})")
+    print(
+        f"\n({time.perf_counter() - t0:.0f} s; median query length {statistics.median(len(c.query) for c in dev)})"
+    )
     return 0
 
 

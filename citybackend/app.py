@@ -231,7 +231,9 @@ def build_app(settings: BackendSettings) -> Starlette:
         if not client_id or len(client_id) > 128:
             raise Open311Error(400, f"attribute[{CLIENT_ID_ATTRIBUTE}] is required (1-128 characters)")
         attributes = {
-            k[len("attribute[") : -1]: v for k, v in fields.items() if k.startswith("attribute[") and k.endswith("]")
+            k[len("attribute[") : -1]: v
+            for k, v in fields.items()
+            if k.startswith("attribute[") and k.endswith("]")
         }
         now = _now()
         values = {
@@ -264,9 +266,13 @@ def build_app(settings: BackendSettings) -> Starlette:
         if params.get("status"):
             query = query.where(requests_t.c.status.in_(params["status"].split(",")))
         if params.get("start_date"):
-            query = query.where(requests_t.c.requested_datetime >= _parse_date(params["start_date"], "start_date"))
+            query = query.where(
+                requests_t.c.requested_datetime >= _parse_date(params["start_date"], "start_date")
+            )
         if params.get("end_date"):
-            query = query.where(requests_t.c.requested_datetime <= _parse_date(params["end_date"], "end_date"))
+            query = query.where(
+                requests_t.c.requested_datetime <= _parse_date(params["end_date"], "end_date")
+            )
         query = query.limit(size).offset((page - 1) * size)
         rows = await run_in_threadpool(_fetch_all, engine, query)
         return JSONResponse([_request_json(r) for r in rows])

@@ -100,7 +100,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "/requests/{srid}.json": {"get": _op("One request", [_path("srid")])},
             "/tokens/{token}.json": {"get": _op("Token to id", [_path("token")])},
             "/servicerequestupdates.json": {
-                "get": _op("Update feed after a cursor", [_query("after", "integer"), _query("page_size", "integer")]),
+                "get": _op(
+                    "Update feed after a cursor", [_query("after", "integer"), _query("page_size", "integer")]
+                ),
                 "post": _op("The hotline reports a change (idempotent on update_id)", body=update_body),
             },
             "/requests/{srid}/{action}.json": {

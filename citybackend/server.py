@@ -28,7 +28,9 @@ def serve(
     keyfile: str | None = None,
 ) -> None:
     engine = create_engine(db_url)
-    settings = BackendSettings(engine=engine, services=services_from_taxonomy(load_taxonomy()), api_keys=api_keys)
+    settings = BackendSettings(
+        engine=engine, services=services_from_taxonomy(load_taxonomy()), api_keys=api_keys
+    )
     # access_log off: URLs of GET requests may carry search terms; our own log carries ids only
     uvicorn.run(
         build_app(settings),

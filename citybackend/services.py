@@ -10,5 +10,7 @@ def services_from_taxonomy(taxonomy: Taxonomy) -> list[Service]:
     services = []
     for leaf in taxonomy.leaves():
         group = leaf.path[0] if leaf.path else ""
-        services.append(Service(code=leaf.code, name=leaf.name, group=group, required_fields=leaf.required_fields))
+        services.append(
+            Service(code=leaf.code, name=leaf.name, group=group, required_fields=leaf.required_fields)
+        )
     return services

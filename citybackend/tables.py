@@ -47,8 +47,11 @@ def create_engine(url: str) -> sa.Engine:
     """An engine with the tables created (the backend is self-contained: no migrations)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    engine = sa.create_engine(url, future=True, pool_size=20, max_overflow=20) if url.startswith(
-        "postgresql") else sa.create_engine(url, future=True)
+    engine = (
+        sa.create_engine(url, future=True, pool_size=20, max_overflow=20)
+        if url.startswith("postgresql")
+        else sa.create_engine(url, future=True)
+    )
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     metadata.create_all(engine)

@@ -46,13 +46,32 @@ from telephony.line import Line
 log = structlog.get_logger(__name__)
 
 APP_CATALOGUE = {
-    "zh_CN": {"app.title": "12345 热线话务台", "app.stopping": "正在退出…", "sync.backlog": "待发 {n}",
-              "sync.attention": "待处理 {n}", "sync.breaker": "熔断 {state}"},
-    "en": {"app.title": "12345 hotline desk", "app.stopping": "Stopping…", "sync.backlog": "{n} pending",
-           "sync.attention": "{n} need attention", "sync.breaker": "breaker {state}"},
+    "zh_CN": {
+        "app.title": "12345 热线话务台",
+        "app.stopping": "正在退出…",
+        "sync.backlog": "待发 {n}",
+        "sync.attention": "待处理 {n}",
+        "sync.breaker": "熔断 {state}",
+    },
+    "en": {
+        "app.title": "12345 hotline desk",
+        "app.stopping": "Stopping…",
+        "sync.backlog": "{n} pending",
+        "sync.attention": "{n} need attention",
+        "sync.breaker": "breaker {state}",
+    },
 }
-CATALOGUES = (APP_CATALOGUE, keymap_mod.CATALOGUE, status_bar.CATALOGUE, ringing.CATALOGUE, call_panel.CATALOGUE,
-              dialogs.CATALOGUE, help.CATALOGUE, login.CATALOGUE, desk_screen_mod.CATALOGUE)
+CATALOGUES = (
+    APP_CATALOGUE,
+    keymap_mod.CATALOGUE,
+    status_bar.CATALOGUE,
+    ringing.CATALOGUE,
+    call_panel.CATALOGUE,
+    dialogs.CATALOGUE,
+    help.CATALOGUE,
+    login.CATALOGUE,
+    desk_screen_mod.CATALOGUE,
+)
 FormFactoryBuilder = Callable[["HotlineApp"], Callable[[LiveCall | None], Widget] | None]
 ScreenBuilder = Callable[["HotlineApp"], Callable[[], Screen[Any]] | None]
 
@@ -137,15 +156,22 @@ class HotlineApp(App[None]):
         self.title = self.tr.t("app.title")
         self.theme = config.ui.theme if config.ui.theme in self.available_themes else "textual-dark"
         self.call_log = CallLog(store, now=now, background=True, queue=None)
-        self.desk = DeskService(store, line, call_log=self.call_log, wrapup_seconds=config.ui.wrapup_seconds,
-                                now=now, on_problem=lambda what: self.post_message(StoreProblem(what)),
-                                seat=config.operator.seat)
+        self.desk = DeskService(
+            store,
+            line,
+            call_log=self.call_log,
+            wrapup_seconds=config.ui.wrapup_seconds,
+            now=now,
+            on_problem=lambda what: self.post_message(StoreProblem(what)),
+            seat=config.operator.seat,
+        )
         self._form_builder = form_factory
         self._worklists_builder = worklists
         self._clock_interval = clock_interval
         self._stopped = threading.Event()
-        self._bindings = BindingsMap([*(b for _, b in self._bindings),
-                                      *keymap_mod.bindings("app", self.keys, self.tr)])
+        self._bindings = BindingsMap(
+            [*(b for _, b in self._bindings), *keymap_mod.bindings("app", self.keys, self.tr)]
+        )
         self.set_keymap(self.keys)  # widgets of other modules that carry these ids follow [keymap] too
         self.line_started = threading.Event()
         self.sync_text = "—"
@@ -161,8 +187,14 @@ class HotlineApp(App[None]):
             if operator is not None:
                 self._logged_in(operator, None)
                 return
-        self.push_screen(LoginScreen(self.tr, self.desk.authenticate, self.config.operator.pause_reasons,
-                                     self.config.operator.username))
+        self.push_screen(
+            LoginScreen(
+                self.tr,
+                self.desk.authenticate,
+                self.config.operator.pause_reasons,
+                self.config.operator.username,
+            )
+        )
 
     def _start_line(self) -> None:
         try:
@@ -192,8 +224,13 @@ class HotlineApp(App[None]):
             self.notify(self.tr.t("login.failed", why=type(exc).__name__), severity="error")
             return
         screen = DeskScreen(
-            self.desk, self.tr, self.keys, pause_reasons=self.config.operator.pause_reasons,
-            transfer_targets=transfer_targets(), history=self._history, sync_status=lambda: self.sync_text,
+            self.desk,
+            self.tr,
+            self.keys,
+            pause_reasons=self.config.operator.pause_reasons,
+            transfer_targets=transfer_targets(),
+            history=self._history,
+            sync_status=lambda: self.sync_text,
             form_factory=self._form_builder(self) if self._form_builder else None,
             worklists=self._worklists_builder(self) if self._worklists_builder else None,
         )
@@ -293,5 +330,6 @@ class HotlineApp(App[None]):
             if owner is None or spec.id == "quit":
                 continue
             key = self.keys.get(spec.id, "")
-            yield SystemCommand(f"{self.tr.t(f'key.{spec.id}')} ({key})", spec.id,
-                                partial(owner.run_action, spec.action))
+            yield SystemCommand(
+                f"{self.tr.t(f'key.{spec.id}')} ({key})", spec.id, partial(owner.run_action, spec.action)
+            )

@@ -96,7 +96,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, list[commands.SkippedModule
         "HOTLINE_<SECTION>__<KEY> overrides one key.",
     )
     parser.add_argument("--config", dest="config_path", metavar="FILE", help="the config.toml to use")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log lines on stderr (-vv: debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log lines on stderr (-vv: debug)"
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     skipped = commands.register_all(subparsers)
@@ -150,17 +152,23 @@ def _run(
     except Exception as exc:
         log.exception("command crashed", command=args.command, file_only=True)
         first_line = str(exc).splitlines()[0] if str(exc) else ""
-        _fail(f"internal error: {type(exc).__name__}: {first_line} (details in {config.logging.resolved_file})",
-              config.secrets())
+        _fail(
+            f"internal error: {type(exc).__name__}: {first_line} (details in {config.logging.resolved_file})",
+            config.secrets(),
+        )
         return EXIT_INTERNAL
 
 
 def _person_errors() -> tuple[type[Exception], ...]:
     """Domain errors of the store that a person can cause (each carries a one-line message)."""
     found: list[type[Exception]] = []
-    for module, name in (("store.users", "UserError"), ("store.lifecycle", "LifecycleError"),
-                         ("store.tickets", "TicketError"), ("store.backup", "BackupError"),
-                         ("store.callers", "PhoneError")):
+    for module, name in (
+        ("store.users", "UserError"),
+        ("store.lifecycle", "LifecycleError"),
+        ("store.tickets", "TicketError"),
+        ("store.backup", "BackupError"),
+        ("store.callers", "PhoneError"),
+    ):
         try:
             found.append(getattr(__import__(module, fromlist=[name]), name))
         except (ImportError, AttributeError):
@@ -173,7 +181,9 @@ def _start_logging(config: Config, verbose: int) -> None:
         configure_logging(config.logging, cli=True, secrets=config.secrets(), verbosity=verbose)
     except OSError as exc:
         # an unwritable log folder must not stop operations: log to stderr only, say so once
-        configure_logging(config.logging, cli=True, secrets=config.secrets(), verbosity=verbose, to_file=False)
+        configure_logging(
+            config.logging, cli=True, secrets=config.secrets(), verbosity=verbose, to_file=False
+        )
         _fail(f"warning: cannot write the log file {config.logging.resolved_file}: {exc.strerror}")
 
 

@@ -142,7 +142,9 @@ class StoreConfig(Section):
             try:
                 make_url(value)
             except Exception:
-                raise ValueError("expected a SQLAlchemy URL like sqlite:///path or postgresql://host/db") from None
+                raise ValueError(
+                    "expected a SQLAlchemy URL like sqlite:///path or postgresql://host/db"
+                ) from None
         return value
 
     def url_password(self) -> str | None:
@@ -377,7 +379,7 @@ def _apply_env_overrides(
     for name in sorted(env):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
-        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
         if section not in sections:
             raise ConfigError(f"${name}: {section}: unknown section{_did_you_mean(section, sections)}")
         fields = sections[section].model_fields
@@ -537,7 +539,7 @@ def _describe_at(loc: tuple[str, ...]) -> str | None:
     if field is None:
         return None
     annotation, metadata = field.annotation, list(field.metadata)
-    for _index in loc[len(trimmed):]:
+    for _index in loc[len(trimmed) :]:
         while typing.get_origin(annotation) is Annotated:
             annotation, *extra = typing.get_args(annotation)
             metadata = [*metadata, *extra]
@@ -586,8 +588,10 @@ def _describe(annotation: Any, metadata: list[Any]) -> str:
 def _plural(noun: str) -> str:
     for article in ("an ", "a "):
         if noun.startswith(article):
-            word = noun[len(article):]
-            return word.replace("string", "strings").replace("integer", "integers").replace("number", "numbers")
+            word = noun[len(article) :]
+            return (
+                word.replace("string", "strings").replace("integer", "integers").replace("number", "numbers")
+            )
     return noun
 
 

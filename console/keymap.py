@@ -50,18 +50,41 @@ PALETTE_ID = "palette"
 
 CATALOGUE = {
     "zh_CN": {
-        "key.help": "帮助", "key.quit": "退出", "key.caller_history": "来电历史", "key.knowledge": "知识库",
-        "key.mute": "静音", "key.answer": "接听", "key.hold": "保持/恢复", "key.transfer": "转接",
-        "key.hangup": "挂断", "key.ready": "就绪/示忙", "key.pause": "示忙", "key.save": "保存工单",
-        "key.search": "分类搜索", "key.new_ticket": "新建工单", "key.worklists": "工作清单",
-        "key.dtmf": "拨号键盘", "key.palette": "命令面板",
+        "key.help": "帮助",
+        "key.quit": "退出",
+        "key.caller_history": "来电历史",
+        "key.knowledge": "知识库",
+        "key.mute": "静音",
+        "key.answer": "接听",
+        "key.hold": "保持/恢复",
+        "key.transfer": "转接",
+        "key.hangup": "挂断",
+        "key.ready": "就绪/示忙",
+        "key.pause": "示忙",
+        "key.save": "保存工单",
+        "key.search": "分类搜索",
+        "key.new_ticket": "新建工单",
+        "key.worklists": "工作清单",
+        "key.dtmf": "拨号键盘",
+        "key.palette": "命令面板",
     },
     "en": {
-        "key.help": "Help", "key.quit": "Quit", "key.caller_history": "Caller history",
-        "key.knowledge": "Knowledge", "key.mute": "Mute", "key.answer": "Answer", "key.hold": "Hold/resume",
-        "key.transfer": "Transfer", "key.hangup": "Hang up", "key.ready": "Ready/not ready",
-        "key.pause": "Not ready", "key.save": "Save ticket", "key.search": "Classify",
-        "key.new_ticket": "New ticket", "key.worklists": "Worklists", "key.dtmf": "Keypad",
+        "key.help": "Help",
+        "key.quit": "Quit",
+        "key.caller_history": "Caller history",
+        "key.knowledge": "Knowledge",
+        "key.mute": "Mute",
+        "key.answer": "Answer",
+        "key.hold": "Hold/resume",
+        "key.transfer": "Transfer",
+        "key.hangup": "Hang up",
+        "key.ready": "Ready/not ready",
+        "key.pause": "Not ready",
+        "key.save": "Save ticket",
+        "key.search": "Classify",
+        "key.new_ticket": "New ticket",
+        "key.worklists": "Worklists",
+        "key.dtmf": "Keypad",
         "key.palette": "Command palette",
     },
 }
@@ -75,9 +98,16 @@ def keymap_of(config: KeymapConfig) -> dict[str, str]:
 def bindings(scope: Scope, keys: Mapping[str, str], translator: Translator) -> list[Binding]:
     """The Textual bindings of ``scope``, with ids (remappable) and translated descriptions."""
     return [
-        Binding(keys.get(spec.id, spec.id), spec.action, translator.t(f"key.{spec.id}"), show=spec.show,
-                id=spec.id, priority=spec.scope == "app" or spec.id in PRIORITY_IDS)
-        for spec in SPECS if spec.scope == scope
+        Binding(
+            keys.get(spec.id, spec.id),
+            spec.action,
+            translator.t(f"key.{spec.id}"),
+            show=spec.show,
+            id=spec.id,
+            priority=spec.scope == "app" or spec.id in PRIORITY_IDS,
+        )
+        for spec in SPECS
+        if spec.scope == scope
     ]
 
 
@@ -86,8 +116,9 @@ def bindings(scope: Scope, keys: Mapping[str, str], translator: Translator) -> l
 PRIORITY_IDS = frozenset({"answer", "hold", "transfer", "hangup", "ready", "pause", "mute", "dtmf", "save"})
 
 
-def help_rows(keys: Mapping[str, str], translator: Translator,
-              others: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+def help_rows(
+    keys: Mapping[str, str], translator: Translator, others: Mapping[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """(id, key, what it does) for every configured binding: the desk's, the palette, then the ids
     other screens own (described by ``others``, id → text; the id itself when not described)."""
     rows = [(spec.id, keys.get(spec.id, ""), translator.t(f"key.{spec.id}")) for spec in SPECS]

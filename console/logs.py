@@ -28,7 +28,9 @@ from telephony.redact import redact_text as redact_sip_text
 
 REDACTED = "[REDACTED]"
 # keys whose values are secrets whatever they hold (matched anywhere in the key, any case)
-SECRET_KEY_RE = re.compile(r"passw(or)?d|passwd|secret|api[_-]?key|token|authori[sz]ation|cookie", re.IGNORECASE)
+SECRET_KEY_RE = re.compile(
+    r"passw(or)?d|passwd|secret|api[_-]?key|token|authori[sz]ation|cookie", re.IGNORECASE
+)
 
 # Finding numbers in free text (store.callers.mask_phone masks one number): mainland mobiles,
 # optionally +86 / 0086 / 86 prefixed and split 3-4-4; landlines 0xx(x)-xxxxxxx(x), (0412)5551234.
@@ -114,7 +116,9 @@ def configure_logging(
             path, maxBytes=cfg.max_bytes, backupCount=cfg.backups, encoding="utf-8"
         )
         file_handler.setLevel(cfg.level)
-        file_handler.setFormatter(_formatter(shared, redactor, structlog.processors.JSONRenderer(ensure_ascii=False)))
+        file_handler.setFormatter(
+            _formatter(shared, redactor, structlog.processors.JSONRenderer(ensure_ascii=False))
+        )
         handlers.append(file_handler)
     if cli:
         stderr_handler = logging.StreamHandler(sys.stderr)

@@ -46,9 +46,15 @@ def ticket_form(app: HotlineApp) -> Callable[[LiveCall | None], Widget] | None:
     from taxonomy.model import load_taxonomy
 
     taxonomy = app.taxonomy if app.taxonomy is not None else load_taxonomy(app.config.taxonomy.path)
-    desk = TicketDesk(app.store, _actor(app), taxonomy=taxonomy, deadlines=_deadlines(app, taxonomy),
-                      duplicate_window_hours=app.config.ui.duplicate_window_hours,
-                      prefix=app.config.store.ticket_prefix, clock=app.now)
+    desk = TicketDesk(
+        app.store,
+        _actor(app),
+        taxonomy=taxonomy,
+        deadlines=_deadlines(app, taxonomy),
+        duplicate_window_hours=app.config.ui.duplicate_window_hours,
+        prefix=app.config.store.ticket_prefix,
+        clock=app.now,
+    )
 
     def make(call: LiveCall | None) -> Widget:
         context = CallContext(call.call_id, call.caller, call.display_name) if call else None
@@ -72,8 +78,9 @@ def worklists(app: HotlineApp) -> Callable[[], Screen[Any]] | None:
         app.call_log.dialed(call_id, number)
         return call_id
 
-    service = WorklistService(app.store, dial, _actor(app), clock=app.now,
-                              deadlines=DeadlineCalculator(app.config.deadlines))
+    service = WorklistService(
+        app.store, dial, _actor(app), clock=app.now, deadlines=DeadlineCalculator(app.config.deadlines)
+    )
     return lambda: WorklistsScreen(service, app.tr)
 
 

@@ -54,15 +54,18 @@ def sqlite_path(url_or_path: str | Path | None) -> Path:
     backend = url.get_backend_name()
     if backend == "postgresql":
         where = url.render_as_string(hide_password=True)
-        raise BackupError(f"backup: {where} is a PostgreSQL store; back it up with pg_dump "
-                          f"(e.g. pg_dump -Fc -f hotline.dump {url.database or 'DBNAME'})")
+        raise BackupError(
+            f"backup: {where} is a PostgreSQL store; back it up with pg_dump "
+            f"(e.g. pg_dump -Fc -f hotline.dump {url.database or 'DBNAME'})"
+        )
     if backend != "sqlite" or not url.database or url.database == ":memory:":
         raise BackupError(f"backup: only a SQLite file store can be copied, not {backend}")
     return Path(url.database)
 
 
-def backup_sqlite(url_or_path: str | Path | None, dest: str | Path, *, overwrite: bool = False
-                  ) -> BackupResult:
+def backup_sqlite(
+    url_or_path: str | Path | None, dest: str | Path, *, overwrite: bool = False
+) -> BackupResult:
     """Copy the live SQLite store at ``url_or_path`` to ``dest``; return what was copied."""
     source = sqlite_path(url_or_path).expanduser()
     target = Path(dest).expanduser()
@@ -88,16 +91,22 @@ def backup_sqlite(url_or_path: str | Path | None, dest: str | Path, *, overwrite
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    result = BackupResult(source=source, dest=target, bytes=target.stat().st_size, pages=pages,
-                          seconds=time.monotonic() - started)
+    result = BackupResult(
+        source=source,
+        dest=target,
+        bytes=target.stat().st_size,
+        pages=pages,
+        seconds=time.monotonic() - started,
+    )
     log.info("store.backup", source=str(source), dest=str(target), bytes=result.bytes, pages=pages)
     return result
 
 
 def _copy(source: Path, tmp: Path) -> int:
     # read-only URI: a missing or foreign file is never created or modified by the backup
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True,
-                          timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    src = sqlite3.connect(
+        f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+    )
     try:
         dst = sqlite3.connect(tmp)
         try:

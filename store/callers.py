@@ -68,7 +68,9 @@ def caller_id_for(session: Session, phone: str, now: dt.datetime, name: str | No
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(Caller).values(phone=phone, name=name, created_at=now)
-    new_id = session.execute(stmt.on_conflict_do_nothing(index_elements=["phone"]).returning(Caller.id)).scalar()
+    new_id = session.execute(
+        stmt.on_conflict_do_nothing(index_elements=["phone"]).returning(Caller.id)
+    ).scalar()
     if new_id is None:  # another seat inserted it between our select and insert
         new_id = session.execute(select(Caller.id).where(Caller.phone == phone)).scalar_one()
     return int(new_id)

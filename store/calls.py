@@ -58,16 +58,43 @@ from store.workcal import SHANGHAI
 log = structlog.get_logger(__name__)
 
 __all__ = [
-    "AGENT_STATES", "END_REASONS", "AgentState", "CallError", "CallSummary", "CallbackDue", "CallerHistory",
-    "MissedCall", "TicketSummary", "add_call_event", "answer_call", "call_events", "callbacks_due",
-    "caller_history", "current_agent_state", "end_agent_session", "end_call", "get_call", "link_ticket",
-    "mark_called_back", "missed_calls", "open_call", "set_agent_state", "set_disposition", "set_recording",
+    "AGENT_STATES",
+    "END_REASONS",
+    "AgentState",
+    "CallError",
+    "CallSummary",
+    "CallbackDue",
+    "CallerHistory",
+    "MissedCall",
+    "TicketSummary",
+    "add_call_event",
+    "answer_call",
+    "call_events",
+    "callbacks_due",
+    "caller_history",
+    "current_agent_state",
+    "end_agent_session",
+    "end_call",
+    "get_call",
+    "link_ticket",
+    "mark_called_back",
+    "missed_calls",
+    "open_call",
+    "set_agent_state",
+    "set_disposition",
+    "set_recording",
     "start_agent_session",
 ]
 
 Direction = Literal["in", "out"]
 END_REASONS: tuple[str, ...] = (
-    "remote_bye", "local_hangup", "cancelled", "rejected", "failed", "abandoned", "transferred",
+    "remote_bye",
+    "local_hangup",
+    "cancelled",
+    "rejected",
+    "failed",
+    "abandoned",
+    "transferred",
 )
 # 就绪 ready, 示忙 busy (with a reason), 振铃 ringing, 通话中 talking, 保持 on hold, 话后整理 wrap-up
 AGENT_STATES: tuple[str, ...] = ("就绪", "示忙", "振铃", "通话中", "保持", "话后整理", "离线")
@@ -124,9 +151,15 @@ def open_call(
     phone = _phone_or_none(remote_number)
     caller_id = caller_id_for(session, phone, at, name=display_name or None) if phone else None
     call = Call(
-        id=call_id, direction=direction, caller_id=caller_id, remote_number=(remote_number or "")[:64],
-        display_name=(display_name or None) and display_name[:128], user_id=user_id, queue=queue,
-        offered_at=at, callback_done=False,
+        id=call_id,
+        direction=direction,
+        caller_id=caller_id,
+        remote_number=(remote_number or "")[:64],
+        display_name=(display_name or None) and display_name[:128],
+        user_id=user_id,
+        queue=queue,
+        offered_at=at,
+        callback_done=False,
     )
     session.add(call)
     session.flush()
@@ -135,7 +168,9 @@ def open_call(
     return call
 
 
-def _add_event(session: Session, call_id: str, kind: str, at: dt.datetime, data: Mapping[str, Any]) -> CallEvent:
+def _add_event(
+    session: Session, call_id: str, kind: str, at: dt.datetime, data: Mapping[str, Any]
+) -> CallEvent:
     found = session.scalars(
         select(CallEvent).where(CallEvent.call_id == call_id, CallEvent.kind == kind, CallEvent.at == at)
     ).all()
@@ -177,7 +212,9 @@ def end_call(session: Session, call_id: str, at: dt.datetime, reason: str, detai
     if call.ended_at is None:
         call.ended_at = at
         call.end_reason = reason
-        _add_event(session, call_id, "ended", at, {"reason": reason, **({"detail": detail} if detail else {})})
+        _add_event(
+            session, call_id, "ended", at, {"reason": reason, **({"detail": detail} if detail else {})}
+        )
         log.info("call.ended", call_id=call_id, reason=reason, answered=call.answered_at is not None)
     return call
 
@@ -289,15 +326,25 @@ def caller_history(
         .limit(ticket_limit)
     ).all()
     tickets = tuple(
-        TicketSummary(r.id, r.number, r.status, r.status in OPEN_STATES, r.deadline, r.leaf_code, r.created_at)
+        TicketSummary(
+            r.id, r.number, r.status, r.status in OPEN_STATES, r.deadline, r.leaf_code, r.created_at
+        )
         for r in ticket_rows
     )
     call_q = select(
-        Call.id, Call.direction, Call.offered_at, Call.answered_at, Call.ended_at, Call.end_reason, Call.ticket_id
+        Call.id,
+        Call.direction,
+        Call.offered_at,
+        Call.answered_at,
+        Call.ended_at,
+        Call.end_reason,
+        Call.ticket_id,
     ).where(Call.caller_id == caller.id, Call.offered_at >= since, Call.offered_at <= now)
     if exclude_call_id:
         call_q = call_q.where(Call.id != exclude_call_id)
-    calls = tuple(CallSummary(*r) for r in session.execute(call_q.order_by(Call.offered_at.desc()).limit(MAX_LIST)))
+    calls = tuple(
+        CallSummary(*r) for r in session.execute(call_q.order_by(Call.offered_at.desc()).limit(MAX_LIST))
+    )
     repeat = bool(calls) or any(since <= t.created_at <= now for t in tickets)
     return CallerHistory(e164, mask_phone(e164), caller.id, caller.name, tickets, calls, repeat)
 
@@ -334,11 +381,15 @@ def _same_number(a: Any, b: Any) -> Any:
 
 def _missed_filter(include_rejected: bool) -> list[Any]:
     later = aliased(Call)
-    reached = exists().where(_same_number(later, Call), later.answered_at.is_not(None),
-                             later.offered_at > Call.offered_at)
+    reached = exists().where(
+        _same_number(later, Call), later.answered_at.is_not(None), later.offered_at > Call.offered_at
+    )
     conds = [
-        Call.direction == "in", Call.answered_at.is_(None), Call.ended_at.is_not(None),
-        Call.callback_done.is_(False), ~reached,
+        Call.direction == "in",
+        Call.answered_at.is_(None),
+        Call.ended_at.is_not(None),
+        Call.callback_done.is_(False),
+        ~reached,
     ]
     if not include_rejected:
         conds.append(or_(Call.end_reason.is_(None), Call.end_reason != "rejected"))
@@ -362,8 +413,18 @@ def missed_calls(
     if until is not None:
         conds.append(Call.offered_at < until)
     rows = session.execute(
-        select(Call.id, Call.remote_number, Call.display_name, Call.caller_id, Call.offered_at, Call.ended_at,
-               Call.end_reason).where(*conds).order_by(Call.offered_at.desc()).limit(MAX_LIST * 10)
+        select(
+            Call.id,
+            Call.remote_number,
+            Call.display_name,
+            Call.caller_id,
+            Call.offered_at,
+            Call.ended_at,
+            Call.end_reason,
+        )
+        .where(*conds)
+        .order_by(Call.offered_at.desc())
+        .limit(MAX_LIST * 10)
     ).all()
     grouped: dict[tuple[Any, ...], list[Any]] = {}
     for r in rows:
@@ -372,16 +433,31 @@ def missed_calls(
     out = []
     for group in grouped.values():
         top = group[0]
-        out.append(MissedCall(top.id, top.remote_number, mask_phone(top.remote_number), top.display_name,
-                              top.caller_id, top.offered_at, top.ended_at, top.end_reason,
-                              tuple(r.id for r in group)))
+        out.append(
+            MissedCall(
+                top.id,
+                top.remote_number,
+                mask_phone(top.remote_number),
+                top.display_name,
+                top.caller_id,
+                top.offered_at,
+                top.ended_at,
+                top.end_reason,
+                tuple(r.id for r in group),
+            )
+        )
         if len(out) >= limit:
             break
     return out
 
 
 def mark_called_back(
-    session: Session, call_id: str, at: dt.datetime, *, by_call_id: str | None = None, user_id: int | None = None
+    session: Session,
+    call_id: str,
+    at: dt.datetime,
+    *,
+    by_call_id: str | None = None,
+    user_id: int | None = None,
 ) -> list[str]:
     """Take the number of ``call_id`` off the missed list: every missed call of it up to ``at``.
 
@@ -389,13 +465,24 @@ def mark_called_back(
     second call returns ``[]``).
     """
     call = _call(session, call_id)
-    same = (Call.caller_id == call.caller_id) if call.caller_id is not None else and_(
-        Call.caller_id.is_(None), Call.remote_number == call.remote_number)
+    same = (
+        (Call.caller_id == call.caller_id)
+        if call.caller_id is not None
+        else and_(Call.caller_id.is_(None), Call.remote_number == call.remote_number)
+    )
     targets = session.scalars(
-        select(Call).where(same, Call.direction == "in", Call.answered_at.is_(None), Call.ended_at.is_not(None),
-                           Call.offered_at <= at, Call.callback_done.is_(False))
+        select(Call).where(
+            same,
+            Call.direction == "in",
+            Call.answered_at.is_(None),
+            Call.ended_at.is_not(None),
+            Call.offered_at <= at,
+            Call.callback_done.is_(False),
+        )
     ).all()
-    data: dict[str, Any] = {k: v for k, v in (("by_call_id", by_call_id), ("user_id", user_id)) if v is not None}
+    data: dict[str, Any] = {
+        k: v for k, v in (("by_call_id", by_call_id), ("user_id", user_id)) if v is not None
+    }
     for target in targets:
         target.callback_done = True
         _add_event(session, target.id, "called_back", at, data)
@@ -422,7 +509,9 @@ def local_day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=SHANGHAI)
 
 
-def callbacks_due(session: Session, day: dt.date, *, backlog: bool = False, limit: int = 500) -> list[CallbackDue]:
+def callbacks_due(
+    session: Session, day: dt.date, *, backlog: bool = False, limit: int = 500
+) -> list[CallbackDue]:
     """回访 worklist for ``day``: tickets closed the (Anshan) day before, not yet evaluated, with the
     caller's consent; oldest closure first. ``backlog`` also lists those closed earlier."""
     end = local_day_start(day)
@@ -430,17 +519,38 @@ def callbacks_due(session: Session, day: dt.date, *, backlog: bool = False, limi
     if not backlog:
         conds.append(Ticket.closed_at >= local_day_start(day - dt.timedelta(days=1)))
     failed = (
-        select(func.count(Evaluation.id)).where(Evaluation.ticket_id == Ticket.id, Evaluation.result == "未接通")
-        .correlate(Ticket).scalar_subquery()
+        select(func.count(Evaluation.id))
+        .where(Evaluation.ticket_id == Ticket.id, Evaluation.result == "未接通")
+        .correlate(Ticket)
+        .scalar_subquery()
     )
     rows = session.execute(
-        select(Ticket.id, Ticket.number, Ticket.caller_name, Ticket.caller_phone, Ticket.leaf_code,
-               Ticket.department, Ticket.closed_at, failed.label("failed"))
-        .where(*conds).order_by(Ticket.closed_at, Ticket.id).limit(limit)
+        select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.caller_name,
+            Ticket.caller_phone,
+            Ticket.leaf_code,
+            Ticket.department,
+            Ticket.closed_at,
+            failed.label("failed"),
+        )
+        .where(*conds)
+        .order_by(Ticket.closed_at, Ticket.id)
+        .limit(limit)
     ).all()
     return [
-        CallbackDue(r.id, r.number, r.caller_name, r.caller_phone, mask_phone(r.caller_phone), r.leaf_code,
-                    r.department, r.closed_at, int(r.failed or 0))
+        CallbackDue(
+            r.id,
+            r.number,
+            r.caller_name,
+            r.caller_phone,
+            mask_phone(r.caller_phone),
+            r.leaf_code,
+            r.department,
+            r.closed_at,
+            int(r.failed or 0),
+        )
         for r in rows
     ]
 
@@ -484,8 +594,10 @@ def end_agent_session(session: Session, session_id: int, at: dt.datetime) -> Age
 
 def current_agent_state(session: Session, user_id: int) -> AgentState | None:
     row = session.execute(
-        select(AgentStateChange).where(AgentStateChange.user_id == user_id)
-        .order_by(AgentStateChange.at.desc(), AgentStateChange.id.desc()).limit(1)
+        select(AgentStateChange)
+        .where(AgentStateChange.user_id == user_id)
+        .order_by(AgentStateChange.at.desc(), AgentStateChange.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
     if row is None:
         return None
@@ -516,8 +628,10 @@ def set_agent_state(
         return current
     if session_id is None:
         session_id = session.scalar(
-            select(AgentSession.id).where(AgentSession.user_id == user_id, AgentSession.ended_at.is_(None))
-            .order_by(AgentSession.started_at.desc()).limit(1)
+            select(AgentSession.id)
+            .where(AgentSession.user_id == user_id, AgentSession.ended_at.is_(None))
+            .order_by(AgentSession.started_at.desc())
+            .limit(1)
         )
     row = AgentStateChange(session_id=session_id, user_id=user_id, state=state, reason=reason, at=at)
     session.add(row)

@@ -91,7 +91,7 @@ def make_engine(
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
         if db and db.startswith("file:"):  # SQLite URI filename (?mode=ro&uri=true)
-            db = db[len("file:"):].split("?", 1)[0]
+            db = db[len("file:") :].split("?", 1)[0]
         if db and db != ":memory:":
             parent = Path(db).expanduser().resolve().parent
             if not parent.exists():

@@ -77,7 +77,11 @@ DEFAULT_RULES: tuple[DeadlineRule, ...] = (
     DeadlineRule(leaf_prefix="104", amount=24, unit="hours", note="供电 power"),
     DeadlineRule(leaf_prefix="105", amount=24, unit="hours", note="燃气 gas"),
 )
-_CATALOGUE_UNITS: dict[str, Unit] = {"hours": "hours", "days": "calendar_days", "working_days": "working_days"}
+_CATALOGUE_UNITS: dict[str, Unit] = {
+    "hours": "hours",
+    "days": "calendar_days",
+    "working_days": "working_days",
+}
 
 
 class DeadlinePolicy(BaseModel):
@@ -165,7 +169,9 @@ class DeadlineCalculator:
             self._by_prefix.setdefault(rule.leaf_prefix, []).append(rule)
         self._memo: dict[tuple[str | None, str, str | None], tuple[DeadlineRule | None, ...]] = {}
 
-    def _winners(self, leaf_code: str | None, urgency: str, nature: str | None) -> tuple[DeadlineRule | None, ...]:
+    def _winners(
+        self, leaf_code: str | None, urgency: str, nature: str | None
+    ) -> tuple[DeadlineRule | None, ...]:
         """The most specific matching rule, plus the best rule without urgency when the first has one."""
         key = (leaf_code, urgency, nature)
         hit = self._memo.get(key)
@@ -175,8 +181,9 @@ class DeadlineCalculator:
         if leaf_code:
             prefixes += [leaf_code[:i] for i in range(1, len(leaf_code) + 1)]
         candidates = [r for p in prefixes for r in self._by_prefix.get(p, ())]
-        matching = sorted((r for r in candidates if _matches(r, leaf_code, urgency, nature)),
-                          key=_specificity, reverse=True)
+        matching = sorted(
+            (r for r in candidates if _matches(r, leaf_code, urgency, nature)), key=_specificity, reverse=True
+        )
         best = matching[0] if matching else None
         chosen: tuple[DeadlineRule | None, ...] = (best,)
         if best is not None and best.urgency is not None:

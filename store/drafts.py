@@ -54,8 +54,9 @@ def _checked(data: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(text)  # a deep copy: later changes to the caller's dict do not leak in
 
 
-def save_draft(session: Session, user_id: int, data: Mapping[str, Any], now: dt.datetime, *,
-               call_id: str | None = None) -> SavedDraft:
+def save_draft(
+    session: Session, user_id: int, data: Mapping[str, Any], now: dt.datetime, *, call_id: str | None = None
+) -> SavedDraft:
     """Insert or replace the user's draft."""
     clean = _checked(data)
     if call_id is not None and len(call_id) > 36:

@@ -44,9 +44,19 @@ from store.tickets import Actor, apply_command
 log = structlog.get_logger(__name__)
 
 __all__ = [
-    "CALLBACK_OUTCOMES", "MAX_CALLBACK_TRIES", "NOT_REACHED", "RESULTS", "CallbackOutcome", "CallbackRecord",
-    "EvaluationError", "EvaluationRecord", "callback_tries", "ensure_outbound_call", "evaluations_of",
-    "record_callback", "record_evaluation",
+    "CALLBACK_OUTCOMES",
+    "MAX_CALLBACK_TRIES",
+    "NOT_REACHED",
+    "RESULTS",
+    "CallbackOutcome",
+    "CallbackRecord",
+    "EvaluationError",
+    "EvaluationRecord",
+    "callback_tries",
+    "ensure_outbound_call",
+    "evaluations_of",
+    "record_callback",
+    "record_evaluation",
 ]
 
 NOT_REACHED = "未接通"
@@ -87,15 +97,23 @@ class CallbackRecord:
     marked: tuple[str, ...]
 
 
-def ensure_outbound_call(session: Session, call_id: str, number: str, at: dt.datetime,
-                         user_id: int | None = None) -> None:
+def ensure_outbound_call(
+    session: Session, call_id: str, number: str, at: dt.datetime, user_id: int | None = None
+) -> None:
     """Make sure our outbound call ``call_id`` has a row (the call log may not have written it yet)."""
     if calls.get_call(session, call_id) is not None:
         return
     try:
         with session.begin_nested():  # another writer (the call log) racing us only undoes this
-            calls.open_call(session, call_id=call_id, direction="out", remote_number=number, display_name=None,
-                            at=at, user_id=user_id)
+            calls.open_call(
+                session,
+                call_id=call_id,
+                direction="out",
+                remote_number=number,
+                display_name=None,
+                at=at,
+                user_id=user_id,
+            )
     except IntegrityError:
         if calls.get_call(session, call_id) is None:
             raise
@@ -136,13 +154,21 @@ def record_evaluation(
     if call_id is not None:
         ensure_outbound_call(session, call_id, dialed_number or ticket.caller_phone or "", now, actor.user_id)
     if result == NOT_REACHED:
-        row = Evaluation(ticket_id=ticket.id, at=now, user_id=actor.user_id, call_id=call_id, result=result,
-                         department_at_fault=False, comment=comment)
+        row = Evaluation(
+            ticket_id=ticket.id,
+            at=now,
+            user_id=actor.user_id,
+            call_id=call_id,
+            result=result,
+            department_at_fault=False,
+            comment=comment,
+        )
         session.add(row)
         session.flush()
         log.info("evaluation.not_reached", number=ticket.number, actor=actor.name)
-        return EvaluationRecord(row.id, ticket.id, ticket.number, result, ticket.status, False,
-                                ticket.department, call_id, now)
+        return EvaluationRecord(
+            row.id, ticket.id, ticket.number, result, ticket.status, False, ticket.department, call_id, now
+        )
     args: dict[str, object] = {"satisfaction": result, "call_id": call_id}
     if comment is not None:
         args["reason"] = comment
@@ -151,9 +177,20 @@ def record_evaluation(
     changes = apply_command(session, ticket, "evaluate", actor, now, deadlines=deadlines, **args)
     row_id = session.scalar(select(func.max(Evaluation.id)).where(Evaluation.ticket_id == ticket.id))
     rehandled = any(c.field == "rehandle_count" for c in changes)
-    log.info("evaluation.recorded", number=ticket.number, result=result, rehandled=rehandled, actor=actor.name)
-    return EvaluationRecord(int(row_id or 0), ticket.id, ticket.number, result, ticket.status, rehandled,
-                            ticket.department, call_id, now)
+    log.info(
+        "evaluation.recorded", number=ticket.number, result=result, rehandled=rehandled, actor=actor.name
+    )
+    return EvaluationRecord(
+        int(row_id or 0),
+        ticket.id,
+        ticket.number,
+        result,
+        ticket.status,
+        rehandled,
+        ticket.department,
+        call_id,
+        now,
+    )
 
 
 def evaluations_of(session: Session, ticket_id: int) -> list[Evaluation]:
@@ -169,7 +206,8 @@ def callback_tries(session: Session, call_ids: Iterable[str]) -> dict[str, int]:
         return {}
     rows = session.execute(
         select(CallEvent.call_id, func.count(CallEvent.id))
-        .where(CallEvent.call_id.in_(ids), CallEvent.kind == "callback").group_by(CallEvent.call_id)
+        .where(CallEvent.call_id.in_(ids), CallEvent.kind == "callback")
+        .group_by(CallEvent.call_id)
     ).all()
     return {r[0]: int(r[1]) for r in rows}
 
@@ -196,10 +234,15 @@ def record_callback(
     if by_call_id is not None:
         ensure_outbound_call(session, by_call_id, dialed_number or missed.remote_number, at, user_id)
     tries = callback_tries(session, [call_id]).get(call_id, 0) + 1
-    data = {k: v for k, v in (("outcome", outcome), ("by_call_id", by_call_id), ("user_id", user_id),
-                              ("tries", tries)) if v is not None}
+    data = {
+        k: v
+        for k, v in (("outcome", outcome), ("by_call_id", by_call_id), ("user_id", user_id), ("tries", tries))
+        if v is not None
+    }
     calls.add_call_event(session, call_id, "callback", at, data)
     closed = outcome != "no_answer" or tries >= max_tries
-    marked = calls.mark_called_back(session, call_id, at, by_call_id=by_call_id, user_id=user_id) if closed else []
+    marked = (
+        calls.mark_called_back(session, call_id, at, by_call_id=by_call_id, user_id=user_id) if closed else []
+    )
     log.info("callback.recorded", call_id=call_id, outcome=outcome, tries=tries, closed=closed)
     return CallbackRecord(call_id, outcome, tries, closed, tuple(marked))

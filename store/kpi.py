@@ -188,7 +188,10 @@ def ticket_measures() -> dict[str, ColumnElement[int]]:
         "replied": replied,
         "replied_on_time": and_(replied, t.replied_at <= t.deadline),
         "accepted": accepted,
-        **{f"accepted_within_{h}h": and_(accepted, accept_wait <= h * 3600 + _EPS) for h in ACCEPT_BUCKETS_HOURS},
+        **{
+            f"accepted_within_{h}h": and_(accepted, accept_wait <= h * 3600 + _EPS)
+            for h in ACCEPT_BUCKETS_HOURS
+        },
         "returned": and_(dispatched, t.return_count > 0),
         "rehandled": and_(closed, t.rehandle_count > 0),
         "evaluated": evaluated,
@@ -216,7 +219,10 @@ def call_measures() -> dict[str, ColumnElement[Any]]:
     m: dict[str, ColumnElement[Any]] = {
         "offered": _flag(inbound),
         "answered": _flag(answered),
-        **{f"answered_within_{s}s": _flag(and_(answered, wait <= s + _EPS)) for s in SERVICE_LEVEL_BUCKETS_SECONDS},
+        **{
+            f"answered_within_{s}s": _flag(and_(answered, wait <= s + _EPS))
+            for s in SERVICE_LEVEL_BUCKETS_SECONDS
+        },
         "abandoned": _flag(and_(unanswered_end, or_(c.end_reason.is_(None), not_(rejected)))),
         "rejected": _flag(and_(unanswered_end, rejected)),
         "talk_calls": _flag(talk),
@@ -252,8 +258,11 @@ class Ratio:
 
     def as_json(self) -> dict[str, Any]:
         v = self.value
-        return {"value": None if v is None else round(v, 6), "numerator": self.numerator,
-                "denominator": self.denominator}
+        return {
+            "value": None if v is None else round(v, 6),
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+        }
 
 
 @dataclass(frozen=True)
@@ -277,7 +286,10 @@ class CaseKpis:
     def from_sums(cls, s: Mapping[str, int], accepted_in_time: int) -> CaseKpis:
         r = Ratio
         return cls(
-            received=s["received"], merged=s["merged"], dispatched=s["dispatched"], closed=s["closed"],
+            received=s["received"],
+            merged=s["merged"],
+            dispatched=s["dispatched"],
+            closed=s["closed"],
             evaluated=s["evaluated"],
             completion_rate=r(s["closed"], s["received"]),
             on_time_close_rate=r(s["closed_on_time"], s["closed_dispatched"]),
@@ -308,7 +320,9 @@ class CallKpis:
         offered = int(s["offered"])
         talk_calls = int(s["talk_calls"])
         return cls(
-            offered=offered, answered=int(s["answered"]), abandoned=int(s["abandoned"]),
+            offered=offered,
+            answered=int(s["answered"]),
+            abandoned=int(s["abandoned"]),
             rejected=int(s["rejected"]),
             answer_rate=Ratio(int(s["answered"]), offered),
             service_level=Ratio(answered_in_time, offered),
@@ -336,7 +350,8 @@ class KpiGroup:
         return {
             "key": self.key,
             "cases": {k: _jsonable(getattr(self.cases, k)) for k in self.cases.__dataclass_fields__},
-            "calls": None if self.calls is None
+            "calls": None
+            if self.calls is None
             else {k: _jsonable(getattr(self.calls, k)) for k in self.calls.__dataclass_fields__},
         }
 
@@ -357,10 +372,15 @@ class KpiReport:
         """A JSON-ready dict (``json.dumps(report.as_json(), ensure_ascii=False)``)."""
         iso = lambda d: None if d is None else d.isoformat()  # noqa: E731
         return {
-            "from": iso(self.date_from), "to": iso(self.date_to), "by": self.by, "now": iso(self.now),
+            "from": iso(self.date_from),
+            "to": iso(self.date_to),
+            "by": self.by,
+            "now": iso(self.now),
             "service_level_seconds": self.service_level_seconds,
-            "accept_within_hours": self.accept_within_hours, "source": self.source,
-            "total": self.total.as_json(), "groups": [g.as_json() for g in self.groups],
+            "accept_within_hours": self.accept_within_hours,
+            "source": self.source,
+            "total": self.total.as_json(),
+            "groups": [g.as_json() for g in self.groups],
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -385,8 +405,11 @@ def _day_text(value: dt.date | dt.datetime | None) -> str | None:
 def _group_expr(by: str | None) -> ColumnElement[Any]:
     t = _T.c
     exprs: dict[str | None, ColumnElement[Any]] = {
-        None: literal(""), "board": func.coalesce(t.board, ""), "department": func.coalesce(t.department, ""),
-        "district": func.coalesce(t.district, ""), "leaf": func.coalesce(t.leaf_code, ""),
+        None: literal(""),
+        "board": func.coalesce(t.board, ""),
+        "department": func.coalesce(t.department, ""),
+        "district": func.coalesce(t.district, ""),
+        "leaf": func.coalesce(t.leaf_code, ""),
         "day": local_day(t.created_at),
     }
     return exprs[by]
@@ -415,8 +438,13 @@ def rollups_built(conn: Connection | Session) -> bool:
     return conn.execute(select(state).where(state == ROLLUP_VERSION)).first() is not None
 
 
-def _case_sums_from_tables(conn: Connection | Session, by: str | None, start: dt.datetime | None,
-                           end: dt.datetime | None, accept_hours: float) -> dict[str, dict[str, float]]:
+def _case_sums_from_tables(
+    conn: Connection | Session,
+    by: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    accept_hours: float,
+) -> dict[str, dict[str, float]]:
     g = _group_expr(by)
     cols = [func.sum(m).label(n) for n, m in ticket_measures().items()]
     cols.append(func.sum(_accept_within(accept_hours)).label("accepted_in_time"))
@@ -424,8 +452,9 @@ def _case_sums_from_tables(conn: Connection | Session, by: str | None, start: dt
     return _sums(conn, stmt)
 
 
-def _case_sums_from_rollup(conn: Connection | Session, by: str | None, day_from: str | None,
-                           day_to: str | None, accept_hours: float) -> dict[str, dict[str, float]]:
+def _case_sums_from_rollup(
+    conn: Connection | Session, by: str | None, day_from: str | None, day_to: str | None, accept_hours: float
+) -> dict[str, dict[str, float]]:
     r = kpi_ticket_daily.c
     dim = "" if by in (None, "day") else by
     g = r.day if by == "day" else r.value
@@ -439,8 +468,13 @@ def _case_sums_from_rollup(conn: Connection | Session, by: str | None, day_from:
     return _sums(conn, select(g.label("g"), *cols).where(*conds).group_by(g))
 
 
-def _overdue_sums(conn: Connection | Session, by: str | None, start: dt.datetime | None,
-                  end: dt.datetime | None, now: dt.datetime) -> dict[str, dict[str, float]]:
+def _overdue_sums(
+    conn: Connection | Session,
+    by: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    now: dt.datetime,
+) -> dict[str, dict[str, float]]:
     t = _T.c
     g = _group_expr(by)
     cols = [func.sum(m).label(n) for n, m in _overdue_measures(now).items()]
@@ -449,9 +483,16 @@ def _overdue_sums(conn: Connection | Session, by: str | None, start: dt.datetime
     return _sums(conn, select(g.label("g"), *cols).where(where).group_by(g))
 
 
-def _call_sums(conn: Connection | Session, by: str | None, start: dt.datetime | None, end: dt.datetime | None,
-               day_from: str | None, day_to: str | None, sl_seconds: float,
-               use_rollup: bool) -> dict[str, dict[str, float]]:
+def _call_sums(
+    conn: Connection | Session,
+    by: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    day_from: str | None,
+    day_to: str | None,
+    sl_seconds: float,
+    use_rollup: bool,
+) -> dict[str, dict[str, float]]:
     if use_rollup:
         r = kpi_call_daily.c
         g: ColumnElement[Any] = r.day if by == "day" else literal("")
@@ -470,7 +511,9 @@ def _call_sums(conn: Connection | Session, by: str | None, start: dt.datetime | 
     return _sums(conn, select(g.label("g"), *cols).where(where).group_by(g))
 
 
-_ZERO_CASES = dict.fromkeys((*TICKET_COUNT_COLUMNS, "accepted_in_time", "held_by_department", "overdue_open"), 0)
+_ZERO_CASES = dict.fromkeys(
+    (*TICKET_COUNT_COLUMNS, "accepted_in_time", "held_by_department", "overdue_open"), 0
+)
 _ZERO_CALLS = dict.fromkeys((*CALL_COUNT_COLUMNS, "talk_seconds", "answered_in_time"), 0)
 
 
@@ -492,11 +535,14 @@ def compute_kpis(
     start, end = _bound(date_from), _bound(date_to)
     whole_days = not isinstance(date_from, dt.datetime) and not isinstance(date_to, dt.datetime)
     day_from, day_to = _day_text(date_from), _day_text(date_to)
-    buckets_ok = (float(accept_within_hours) in ACCEPT_BUCKETS_HOURS
-                  and float(service_level_seconds) in SERVICE_LEVEL_BUCKETS_SECONDS)
+    buckets_ok = (
+        float(accept_within_hours) in ACCEPT_BUCKETS_HOURS
+        and float(service_level_seconds) in SERVICE_LEVEL_BUCKETS_SECONDS
+    )
     # refresh first: on a SQLite read transaction the first read fixes the snapshot
-    use_rollup = (source == "auto" and whole_days and buckets_ok and _refresh_if_dirty(conn)
-                  and rollups_built(conn))
+    use_rollup = (
+        source == "auto" and whole_days and buckets_ok and _refresh_if_dirty(conn) and rollups_built(conn)
+    )
     cases_rollup = use_rollup
 
     if cases_rollup:
@@ -505,8 +551,11 @@ def compute_kpis(
         case_sums = _case_sums_from_tables(conn, by, start, end, accept_within_hours)
     overdue = _overdue_sums(conn, by, start, end, now)
     with_calls = by in (None, "day")
-    call_sums = (_call_sums(conn, by, start, end, day_from, day_to, service_level_seconds, use_rollup)
-                 if with_calls else {})
+    call_sums = (
+        _call_sums(conn, by, start, end, day_from, day_to, service_level_seconds, use_rollup)
+        if with_calls
+        else {}
+    )
 
     keys = sorted(set(case_sums) | set(overdue) | set(call_sums))
     totals_cases: dict[str, float] = defaultdict(float)
@@ -530,12 +579,19 @@ def compute_kpis(
         None,
         CaseKpis.from_sums(_ints(tc), int(tc["accepted_in_time"])),
         CallKpis.from_sums({**_ZERO_CALLS, **totals_calls}, int(totals_calls["answered_in_time"]))
-        if with_calls else None,
+        if with_calls
+        else None,
     )
     return KpiReport(
-        date_from=start, date_to=end, by=by, now=now, service_level_seconds=service_level_seconds,
-        accept_within_hours=accept_within_hours, source="rollup" if cases_rollup else "tables",
-        total=total, groups=groups if by is not None else [],
+        date_from=start,
+        date_to=end,
+        by=by,
+        now=now,
+        service_level_seconds=service_level_seconds,
+        accept_within_hours=accept_within_hours,
+        source="rollup" if cases_rollup else "tables",
+        total=total,
+        groups=groups if by is not None else [],
     )
 
 
@@ -555,18 +611,34 @@ def _ticket_rollup_inserts(conn: Connection, where: list[ColumnElement[bool]]) -
     district, leaf) in a CTE (a few hundred rows a day), which each dim then sums again (UNION ALL).
     """
     t = _T.c
-    keys = {"day": local_day(t.created_at), "board": func.coalesce(t.board, ""),
-            "department": func.coalesce(t.department, ""), "district": func.coalesce(t.district, ""),
-            "leaf": func.coalesce(t.leaf_code, "")}
-    base = (select(*(k.label(n) for n, k in keys.items()),
-                   *(func.sum(m).label(n) for n, m in ticket_measures().items()))
-            .where(*where).group_by(*keys.values()).cte("kpi_base"))
+    keys = {
+        "day": local_day(t.created_at),
+        "board": func.coalesce(t.board, ""),
+        "department": func.coalesce(t.department, ""),
+        "district": func.coalesce(t.district, ""),
+        "leaf": func.coalesce(t.leaf_code, ""),
+    }
+    base = (
+        select(
+            *(k.label(n) for n, k in keys.items()),
+            *(func.sum(m).label(n) for n, m in ticket_measures().items()),
+        )
+        .where(*where)
+        .group_by(*keys.values())
+        .cte("kpi_base")
+    )
     parts = []
     for dim in ROLLED_UP_DIMS:
         value = base.c[dim] if dim else literal("", String())
         groups = (base.c.day, base.c[dim]) if dim else (base.c.day,)
-        parts.append(select(literal(dim, String()), base.c.day, value,
-                            *(func.sum(base.c[n]) for n in TICKET_COUNT_COLUMNS)).group_by(*groups))
+        parts.append(
+            select(
+                literal(dim, String()),
+                base.c.day,
+                value,
+                *(func.sum(base.c[n]) for n in TICKET_COUNT_COLUMNS),
+            ).group_by(*groups)
+        )
     stmt = union_all(*parts)
     conn.execute(insert(kpi_ticket_daily).from_select(["dim", "day", "value", *TICKET_COUNT_COLUMNS], stmt))
 
@@ -600,8 +672,7 @@ def _take_dirty_days(conn: Connection) -> dict[str, list[str]]:
         # as dirty until it commits, so a report meanwhile does not trust that day's roll-up.
         taken = select(d.kind, d.day).order_by(d.kind, d.day).with_for_update(skip_locked=True)
         rows = conn.execute(
-            delete(kpi_dirty_days).where(tuple_(d.kind, d.day).in_(taken))
-            .returning(d.kind, d.day)
+            delete(kpi_dirty_days).where(tuple_(d.kind, d.day).in_(taken)).returning(d.kind, d.day)
         ).all()
     else:
         rows = conn.execute(select(d.kind, d.day)).all()
@@ -630,11 +701,13 @@ def refresh_rollups(conn: Connection) -> int:
     """
     _lock_writers_out(conn)
     days = _take_dirty_days(conn)
-    for kind, table, col, inserts in (("ticket", kpi_ticket_daily, _T.c.created_at, _ticket_rollup_inserts),
-                                      ("call", kpi_call_daily, _C.c.offered_at, _call_rollup_inserts)):
+    for kind, table, col, inserts in (
+        ("ticket", kpi_ticket_daily, _T.c.created_at, _ticket_rollup_inserts),
+        ("call", kpi_call_daily, _C.c.offered_at, _call_rollup_inserts),
+    ):
         todo = days.get(kind, [])
         for i in range(0, len(todo), _DAY_CHUNK):
-            chunk = todo[i:i + _DAY_CHUNK]
+            chunk = todo[i : i + _DAY_CHUNK]
             conn.execute(delete(table).where(table.c.day.in_(chunk)))
             inserts(conn, [_day_ranges(col, chunk)])
     done = sum(len(v) for v in days.values())
@@ -700,6 +773,16 @@ def rollups_match_tables(conn: Connection | Session) -> bool:
 
 
 __all__ = [
-    "CallKpis", "CaseKpis", "KpiGroup", "KpiReport", "Ratio", "call_measures", "compute_kpis",
-    "rebuild_rollups", "refresh_rollups", "rollups_built", "rollups_match_tables", "ticket_measures",
+    "CallKpis",
+    "CaseKpis",
+    "KpiGroup",
+    "KpiReport",
+    "Ratio",
+    "call_measures",
+    "compute_kpis",
+    "rebuild_rollups",
+    "refresh_rollups",
+    "rollups_built",
+    "rollups_match_tables",
+    "ticket_measures",
 ]

@@ -101,7 +101,16 @@ from store.models import ROLES, TICKET_REPLAYED_FIELDS
 RECEIVED, DISPATCHED, ACCEPTED, IN_PROGRESS, REPLIED = "已受理", "已派单", "已签收", "办理中", "已答复"
 CLOSED, EVALUATED, RETURNED, MERGED, ARCHIVED = "已办结", "已回访", "已退单", "已并单", "已归档"
 STATUSES: tuple[str, ...] = (
-    RECEIVED, DISPATCHED, ACCEPTED, IN_PROGRESS, REPLIED, CLOSED, EVALUATED, RETURNED, MERGED, ARCHIVED,
+    RECEIVED,
+    DISPATCHED,
+    ACCEPTED,
+    IN_PROGRESS,
+    REPLIED,
+    CLOSED,
+    EVALUATED,
+    RETURNED,
+    MERGED,
+    ARCHIVED,
 )
 # the department holds the ticket; deadlines, 催办 and 督办 apply
 DEPARTMENT_STATES = frozenset({DISPATCHED, ACCEPTED, IN_PROGRESS})
@@ -112,8 +121,17 @@ URGENCIES: tuple[str, ...] = ("一般", "紧急", "特急")
 SATISFACTIONS: tuple[str, ...] = ("满意", "基本满意", "不满意")
 UNSATISFIED = "不满意"
 BOARDS: tuple[str, ...] = (  # the 11 boards of the seed platform (DESIGN.md)
-    "群众诉求", "群众需求", "企业服务", "基层服务", "环保", "信访", "公益诉讼", "举报投诉", "安全预警",
-    "巡视巡察", "两代表一委员意见建议",
+    "群众诉求",
+    "群众需求",
+    "企业服务",
+    "基层服务",
+    "环保",
+    "信访",
+    "公益诉讼",
+    "举报投诉",
+    "安全预警",
+    "巡视巡察",
+    "两代表一委员意见建议",
 )
 EXTENSION_STATES: tuple[str, ...] = ("requested", "approved", "refused")
 
@@ -129,12 +147,33 @@ MAX_EXTENSION_DAYS = 30  # sanity bound of the argument; the deadline policy (ex
 
 # Fields set at intake, and which of them the hotline may still edit in each state.
 INTAKE_FIELDS: tuple[str, ...] = (
-    "channel", "nature", "board", "leaf_code", "taxonomy_version", "district", "street", "address",
-    "description", "urgency", "caller_id", "caller_name", "caller_phone", "callback_consent",
+    "channel",
+    "nature",
+    "board",
+    "leaf_code",
+    "taxonomy_version",
+    "district",
+    "street",
+    "address",
+    "description",
+    "urgency",
+    "caller_id",
+    "caller_name",
+    "caller_phone",
+    "callback_consent",
 )
 CLASSIFICATION_FIELDS = frozenset(
-    {"nature", "board", "leaf_code", "taxonomy_version", "district", "street", "address", "description",
-     "urgency"}
+    {
+        "nature",
+        "board",
+        "leaf_code",
+        "taxonomy_version",
+        "district",
+        "street",
+        "address",
+        "description",
+        "urgency",
+    }
 )
 CONTACT_FIELDS = frozenset({"caller_name", "callback_consent"})
 EDITABLE_FIELDS: Mapping[str, frozenset[str]] = {
@@ -148,8 +187,15 @@ EDITABLE_FIELDS: Mapping[str, frozenset[str]] = {
 }
 # Creation: these are the values a field has when the draft does not give one.
 CREATE_DEFAULTS: Mapping[str, Any] = {
-    "channel": "phone", "urgency": "一般", "callback_consent": True, "co_departments": [],
-    "extension_days": 0, "urge_count": 0, "supervised": False, "return_count": 0, "rehandle_count": 0,
+    "channel": "phone",
+    "urgency": "一般",
+    "callback_consent": True,
+    "co_departments": [],
+    "extension_days": 0,
+    "urge_count": 0,
+    "supervised": False,
+    "return_count": 0,
+    "rehandle_count": 0,
 }
 CREATE_ARGS = frozenset(INTAKE_FIELDS) | {"number", "client_request_id", "created_by", "backend_id"}
 
@@ -174,8 +220,9 @@ class FieldChange:
 
 
 class DeadlineCalculator(Protocol):
-    def deadline(self, *, start: dt.datetime, leaf_code: str | None, urgency: str, nature: str | None
-                 ) -> dt.datetime: ...
+    def deadline(
+        self, *, start: dt.datetime, leaf_code: str | None, urgency: str, nature: str | None
+    ) -> dt.datetime: ...
 
     def extend(self, deadline: dt.datetime, *, working_days: int) -> dt.datetime: ...
 
@@ -278,14 +325,33 @@ def _departments(name: str, value: Any) -> list[str]:
 # required arguments whose None is a value: parent_status None = the parent does not exist
 NULLABLE_ARGS = frozenset({"parent_status"})
 ARG_CHECKS: Mapping[str, Callable[[str, Any], Any]] = {
-    "reason": _opt_text, "answer": _text, "department": _text, "co_departments": _departments,
-    "satisfaction": _choice(SATISFACTIONS), "department_at_fault": _bool, "extension_days": _days,
-    "parent_id": _int_id, "parent_status": _opt_choice(STATUSES), "backend_id": _text,
-    "number": _text, "client_request_id": _text, "created_by": _opt_text, "description": _text,
-    "nature": _choice(NATURES), "urgency": _choice(URGENCIES), "board": _opt_choice(BOARDS),
-    "channel": _text, "leaf_code": _opt_text, "taxonomy_version": _opt_text, "district": _opt_text,
-    "street": _opt_text, "address": _opt_text, "caller_id": _int_id, "caller_name": _opt_text,
-    "caller_phone": _opt_text, "callback_consent": _bool,
+    "reason": _opt_text,
+    "answer": _text,
+    "department": _text,
+    "co_departments": _departments,
+    "satisfaction": _choice(SATISFACTIONS),
+    "department_at_fault": _bool,
+    "extension_days": _days,
+    "parent_id": _int_id,
+    "parent_status": _opt_choice(STATUSES),
+    "backend_id": _text,
+    "number": _text,
+    "client_request_id": _text,
+    "created_by": _opt_text,
+    "description": _text,
+    "nature": _choice(NATURES),
+    "urgency": _choice(URGENCIES),
+    "board": _opt_choice(BOARDS),
+    "channel": _text,
+    "leaf_code": _opt_text,
+    "taxonomy_version": _opt_text,
+    "district": _opt_text,
+    "street": _opt_text,
+    "address": _opt_text,
+    "caller_id": _int_id,
+    "caller_name": _opt_text,
+    "caller_phone": _opt_text,
+    "callback_consent": _bool,
 }
 
 
@@ -320,9 +386,12 @@ def fresh_deadline(ctx: Context) -> dt.datetime | None:
     """The clock (re)starts now: at dispatch, 改派 and 重办 (without a calculator: left as is)."""
     if ctx.deadlines is None:
         return ctx.current.get("deadline")
-    return ctx.deadlines.deadline(start=ctx.now, leaf_code=ctx.current.get("leaf_code"),
-                                  urgency=ctx.current.get("urgency") or "一般",
-                                  nature=ctx.current.get("nature"))
+    return ctx.deadlines.deadline(
+        start=ctx.now,
+        leaf_code=ctx.current.get("leaf_code"),
+        urgency=ctx.current.get("urgency") or "一般",
+        nature=ctx.current.get("nature"),
+    )
 
 
 def extended_deadline(ctx: Context) -> dt.datetime | None:
@@ -454,79 +523,234 @@ REHANDLE_EFFECTS: tuple[tuple[str, Effect], ...] = (
 
 # --- the table ------------------------------------------------------------------------------------
 
-COMMANDS: Mapping[str, Command] = {c.name: c for c in (
-    Command("create", "受理", frozenset({None}), RECEIVED, HOTLINE | {"backend", "system"},
+COMMANDS: Mapping[str, Command] = {
+    c.name: c
+    for c in (
+        Command(
+            "create",
+            "受理",
+            frozenset({None}),
+            RECEIVED,
+            HOTLINE | {"backend", "system"},
             required=("number", "client_request_id", "nature", "description"),
             optional=tuple(sorted(CREATE_ARGS - {"number", "client_request_id", "nature", "description"})),
-            doc="a new work order with every initial field"),
-    Command("close_direct", "直接办结", frozenset({RECEIVED}), CLOSED, HOTLINE, required=("answer",),
+            doc="a new work order with every initial field",
+        ),
+        Command(
+            "close_direct",
+            "直接办结",
+            frozenset({RECEIVED}),
+            CLOSED,
+            HOTLINE,
+            required=("answer",),
             effects=(("answer", arg("answer")), ("closed_at", at_now)),
-            doc="answered on the spot from the knowledge base; never dispatched"),
-    Command("dispatch", "派单", frozenset({RECEIVED}), DISPATCHED, HOTLINE, required=("department",),
+            doc="answered on the spot from the knowledge base; never dispatched",
+        ),
+        Command(
+            "dispatch",
+            "派单",
+            frozenset({RECEIVED}),
+            DISPATCHED,
+            HOTLINE,
+            required=("department",),
             optional=("co_departments",),
-            effects=(("department", arg("department")), ("co_departments", co_departments),
-                     ("dispatched_at", at_now), ("deadline", fresh_deadline))),
-    Command("accept", "签收", frozenset({DISPATCHED}), ACCEPTED, DEPT, effects=(("accepted_at", at_now),)),
-    Command("start", "办理中", frozenset({ACCEPTED}), IN_PROGRESS, DEPT),
-    Command("reply", "答复", frozenset({ACCEPTED, IN_PROGRESS}), REPLIED, DEPT, required=("answer",),
-            effects=(("answer", arg("answer")), ("replied_at", at_now),
-                     ("extension", lapse_pending_extension("extension")),
-                     ("extension_days", lapse_pending_extension("extension_days")))),
-    Command("close", "办结", frozenset({REPLIED}), CLOSED, HOTLINE | {"backend"},
-            effects=(("closed_at", at_now),), doc="the hotline accepts the department's reply"),
-    Command("evaluate", "回访", frozenset({CLOSED}), EVALUATED, HOTLINE, required=("satisfaction",),
+            effects=(
+                ("department", arg("department")),
+                ("co_departments", co_departments),
+                ("dispatched_at", at_now),
+                ("deadline", fresh_deadline),
+            ),
+        ),
+        Command(
+            "accept", "签收", frozenset({DISPATCHED}), ACCEPTED, DEPT, effects=(("accepted_at", at_now),)
+        ),
+        Command("start", "办理中", frozenset({ACCEPTED}), IN_PROGRESS, DEPT),
+        Command(
+            "reply",
+            "答复",
+            frozenset({ACCEPTED, IN_PROGRESS}),
+            REPLIED,
+            DEPT,
+            required=("answer",),
+            effects=(
+                ("answer", arg("answer")),
+                ("replied_at", at_now),
+                ("extension", lapse_pending_extension("extension")),
+                ("extension_days", lapse_pending_extension("extension_days")),
+            ),
+        ),
+        Command(
+            "close",
+            "办结",
+            frozenset({REPLIED}),
+            CLOSED,
+            HOTLINE | {"backend"},
+            effects=(("closed_at", at_now),),
+            doc="the hotline accepts the department's reply",
+        ),
+        Command(
+            "evaluate",
+            "回访",
+            frozenset({CLOSED}),
+            EVALUATED,
+            HOTLINE,
+            required=("satisfaction",),
             optional=("department_at_fault",),
-            effects=(("satisfaction", arg("satisfaction")),
-                     *((f, when_rehandled(e, keep(f))) for f, e in REHANDLE_EFFECTS)),
+            effects=(
+                ("satisfaction", arg("satisfaction")),
+                *((f, when_rehandled(e, keep(f))) for f, e in REHANDLE_EFFECTS),
+            ),
             guards=(unsatisfied_needs_reason,),
-            doc="不满意 with department_at_fault re-handles the ticket (ends in 办理中)"),
-    Command("rehandle", "重办", frozenset({REPLIED, CLOSED, EVALUATED}), IN_PROGRESS, SUPERVISORS,
-            required=("reason",), effects=REHANDLE_EFFECTS, guards=(was_dispatched,)),
-    Command("return", "退单", frozenset(DEPARTMENT_STATES), RETURNED, DEPT, required=("reason",),
-            effects=(("return_count", increment("return_count")),
-                     ("extension", lapse_pending_extension("extension")),
-                     ("extension_days", lapse_pending_extension("extension_days"))),
-            guards=(within_return_window,)),
-    Command("reassign", "改派", frozenset({RETURNED}), DISPATCHED, SUPERVISORS, required=("department",),
+            doc="不满意 with department_at_fault re-handles the ticket (ends in 办理中)",
+        ),
+        Command(
+            "rehandle",
+            "重办",
+            frozenset({REPLIED, CLOSED, EVALUATED}),
+            IN_PROGRESS,
+            SUPERVISORS,
+            required=("reason",),
+            effects=REHANDLE_EFFECTS,
+            guards=(was_dispatched,),
+        ),
+        Command(
+            "return",
+            "退单",
+            frozenset(DEPARTMENT_STATES),
+            RETURNED,
+            DEPT,
+            required=("reason",),
+            effects=(
+                ("return_count", increment("return_count")),
+                ("extension", lapse_pending_extension("extension")),
+                ("extension_days", lapse_pending_extension("extension_days")),
+            ),
+            guards=(within_return_window,),
+        ),
+        Command(
+            "reassign",
+            "改派",
+            frozenset({RETURNED}),
+            DISPATCHED,
+            SUPERVISORS,
+            required=("department",),
             optional=("co_departments",),
-            effects=(("department", arg("department")), ("co_departments", co_departments),
-                     ("dispatched_at", at_now), ("accepted_at", const(None)), ("deadline", fresh_deadline),
-                     ("extension", const(None)), ("extension_days", const(0)))),
-    Command("request_extension", "延期申请", frozenset({ACCEPTED, IN_PROGRESS}), None, DEPT,
+            effects=(
+                ("department", arg("department")),
+                ("co_departments", co_departments),
+                ("dispatched_at", at_now),
+                ("accepted_at", const(None)),
+                ("deadline", fresh_deadline),
+                ("extension", const(None)),
+                ("extension_days", const(0)),
+            ),
+        ),
+        Command(
+            "request_extension",
+            "延期申请",
+            frozenset({ACCEPTED, IN_PROGRESS}),
+            None,
+            DEPT,
             required=("reason", "extension_days"),
             effects=(("extension", const("requested")), ("extension_days", arg("extension_days"))),
-            guards=(before_expiry, no_open_extension, extension_within_policy)),
-    Command("approve_extension", "延期批准", frozenset({ACCEPTED, IN_PROGRESS}), None, SUPERVISORS,
+            guards=(before_expiry, no_open_extension, extension_within_policy),
+        ),
+        Command(
+            "approve_extension",
+            "延期批准",
+            frozenset({ACCEPTED, IN_PROGRESS}),
+            None,
+            SUPERVISORS,
             optional=("extension_days",),
-            effects=(("extension", const("approved")), ("extension_days", granted_days),
-                     ("deadline", extended_deadline)),
-            guards=(extension_requested, grant_within_request, extension_within_policy)),
-    Command("refuse_extension", "延期驳回", frozenset({ACCEPTED, IN_PROGRESS}), None, SUPERVISORS,
+            effects=(
+                ("extension", const("approved")),
+                ("extension_days", granted_days),
+                ("deadline", extended_deadline),
+            ),
+            guards=(extension_requested, grant_within_request, extension_within_policy),
+        ),
+        Command(
+            "refuse_extension",
+            "延期驳回",
+            frozenset({ACCEPTED, IN_PROGRESS}),
+            None,
+            SUPERVISORS,
             required=("reason",),
             effects=(("extension", const("refused")), ("extension_days", const(0))),
-            guards=(extension_requested,)),
-    Command("urge", "催办", frozenset(DEPARTMENT_STATES), None, HOTLINE | {"system"},
-            effects=(("urge_count", increment("urge_count")),), guards=(before_expiry,)),
-    Command("supervise", "督办", frozenset(DEPARTMENT_STATES), None, SUPERVISORS | {"system"},
-            effects=(("supervised", const(True)),), guards=(after_expiry, not_supervised)),
-    Command("merge", "并单", frozenset({RECEIVED, DISPATCHED}), MERGED, HOTLINE,
-            required=("parent_id", "parent_status"), effects=(("parent_id", arg("parent_id")),),
-            guards=(valid_parent,)),
-    Command("archive", "归档", frozenset({CLOSED, EVALUATED, MERGED}), ARCHIVED, SUPERVISORS | {"system"}),
-    Command("edit", "修改", frozenset(EDITABLE_FIELDS), None, HOTLINE,
-            doc="field edits; which fields in which state: EDITABLE_FIELDS"),
-    Command("link_backend", "关联", frozenset(STATUSES), None, frozenset({"backend", "system"}),
-            required=("backend_id",), effects=(("backend_id", arg("backend_id")),)),
-    Command("note", "备注", frozenset(STATUSES), None, HOTLINE | {"system"}, required=("reason",),
-            doc="an audited remark (e.g. the call was transferred); changes no field"),
-)}
+            guards=(extension_requested,),
+        ),
+        Command(
+            "urge",
+            "催办",
+            frozenset(DEPARTMENT_STATES),
+            None,
+            HOTLINE | {"system"},
+            effects=(("urge_count", increment("urge_count")),),
+            guards=(before_expiry,),
+        ),
+        Command(
+            "supervise",
+            "督办",
+            frozenset(DEPARTMENT_STATES),
+            None,
+            SUPERVISORS | {"system"},
+            effects=(("supervised", const(True)),),
+            guards=(after_expiry, not_supervised),
+        ),
+        Command(
+            "merge",
+            "并单",
+            frozenset({RECEIVED, DISPATCHED}),
+            MERGED,
+            HOTLINE,
+            required=("parent_id", "parent_status"),
+            effects=(("parent_id", arg("parent_id")),),
+            guards=(valid_parent,),
+        ),
+        Command(
+            "archive", "归档", frozenset({CLOSED, EVALUATED, MERGED}), ARCHIVED, SUPERVISORS | {"system"}
+        ),
+        Command(
+            "edit",
+            "修改",
+            frozenset(EDITABLE_FIELDS),
+            None,
+            HOTLINE,
+            doc="field edits; which fields in which state: EDITABLE_FIELDS",
+        ),
+        Command(
+            "link_backend",
+            "关联",
+            frozenset(STATUSES),
+            None,
+            frozenset({"backend", "system"}),
+            required=("backend_id",),
+            effects=(("backend_id", arg("backend_id")),),
+        ),
+        Command(
+            "note",
+            "备注",
+            frozenset(STATUSES),
+            None,
+            HOTLINE | {"system"},
+            required=("reason",),
+            doc="an audited remark (e.g. the call was transferred); changes no field",
+        ),
+    )
+}
 
 
 # --- the pure core --------------------------------------------------------------------------------
 
 
-def plan(command: str, current: Mapping[str, Any], actor_role: str, args: Mapping[str, Any],
-         now: dt.datetime, deadlines: DeadlineCalculator | None = None) -> list[FieldChange]:
+def plan(
+    command: str,
+    current: Mapping[str, Any],
+    actor_role: str,
+    args: Mapping[str, Any],
+    now: dt.datetime,
+    deadlines: DeadlineCalculator | None = None,
+) -> list[FieldChange]:
     """The field changes ``command`` makes to a ticket whose fields are ``current``.
 
     ``current`` is ``{}`` (or has no status) for ``create``; ``args`` are the command's arguments
@@ -541,8 +765,11 @@ def plan(command: str, current: Mapping[str, Any], actor_role: str, args: Mappin
     if actor_role not in ALL_ROLES:
         raise LifecycleError(command, state, f"unknown role {actor_role!r}; known: {', '.join(ALL_ROLES)}")
     if actor_role not in spec.roles:
-        raise LifecycleError(command, state, f"role {actor_role} may not {command} ({spec.label}); "
-                                             f"allowed: {', '.join(sorted(spec.roles))}")
+        raise LifecycleError(
+            command,
+            state,
+            f"role {actor_role} may not {command} ({spec.label}); allowed: {', '.join(sorted(spec.roles))}",
+        )
     if state not in spec.from_states:
         allowed = ", ".join(sorted(s or "(new)" for s in spec.from_states))
         raise LifecycleError(command, state, f"not allowed in this state; allowed from: {allowed}")
@@ -573,8 +800,11 @@ def _check_args(spec: Command, state: str | None, args: Mapping[str, Any]) -> di
     allowed = set(spec.required) | set(spec.optional) | {"reason"}
     unknown = sorted(set(args) - allowed)
     if unknown:
-        raise LifecycleError(spec.name, state, f"unknown argument(s) {', '.join(unknown)}; "
-                                               f"allowed: {', '.join(sorted(allowed))}")
+        raise LifecycleError(
+            spec.name,
+            state,
+            f"unknown argument(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
+        )
     clean: dict[str, Any] = {}
     for name, raw in args.items():
         if raw is None and name not in spec.required:
@@ -583,8 +813,7 @@ def _check_args(spec: Command, state: str | None, args: Mapping[str, Any]) -> di
             clean[name] = ARG_CHECKS[name](name, raw)
         except ValueError as exc:
             raise LifecycleError(spec.name, state, str(exc)) from None
-    missing = [a for a in spec.required
-               if a not in args or (clean.get(a) is None and a not in NULLABLE_ARGS)]
+    missing = [a for a in spec.required if a not in args or (clean.get(a) is None and a not in NULLABLE_ARGS)]
     if missing:
         raise LifecycleError(spec.name, state, f"missing {', '.join(missing)}")
     if spec.name in ("dispatch", "reassign") and clean["department"] in clean.get("co_departments", []):
@@ -607,8 +836,12 @@ def _plan_edit(current: Mapping[str, Any], args: Mapping[str, Any]) -> list[Fiel
     editable = EDITABLE_FIELDS[state]  # type: ignore[index]  # state checked by the caller
     refused = sorted(set(fields) - editable)
     if refused:
-        raise LifecycleError("edit", state, f"field(s) {', '.join(refused)} cannot be edited in this state; "
-                                            f"editable: {', '.join(sorted(editable))}")
+        raise LifecycleError(
+            "edit",
+            state,
+            f"field(s) {', '.join(refused)} cannot be edited in this state; "
+            f"editable: {', '.join(sorted(editable))}",
+        )
     if "reason" in args:
         _check_reason(args["reason"], state)
     changes = []
@@ -698,8 +931,10 @@ def violations(row: Mapping[str, Any]) -> list[str]:
         need(bool(row.get("answer")), f"answer must be set when {status}")
     ext, days = row.get("extension"), row.get("extension_days")
     need(ext is None or ext in EXTENSION_STATES, f"unknown extension state {ext!r}")
-    need((ext in ("requested", "approved")) == (isinstance(days, int) and days > 0),
-         "extension_days > 0 iff an extension is requested or approved")
+    need(
+        (ext in ("requested", "approved")) == (isinstance(days, int) and days > 0),
+        "extension_days > 0 iff an extension is requested or approved",
+    )
     if ext == "requested":
         need(status in (ACCEPTED, IN_PROGRESS), "an extension can only be pending while the department works")
     need(row.get("satisfaction") is None or row.get("satisfaction") in SATISFACTIONS, "unknown satisfaction")
@@ -713,8 +948,22 @@ def violations(row: Mapping[str, Any]) -> list[str]:
 
 
 __all__ = [
-    "ALL_ROLES", "BOARDS", "COMMANDS", "EDITABLE_FIELDS", "NATURES", "NOTE_FIELD", "SATISFACTIONS", "STATUSES", "URGENCIES",
-    "Command", "DeadlineCalculator", "FieldChange", "LifecycleError", "allowed_commands", "apply_changes",
+    "ALL_ROLES",
+    "BOARDS",
+    "COMMANDS",
+    "EDITABLE_FIELDS",
+    "NATURES",
+    "NOTE_FIELD",
+    "SATISFACTIONS",
+    "STATUSES",
+    "URGENCIES",
+    "Command",
+    "DeadlineCalculator",
+    "FieldChange",
+    "LifecycleError",
+    "allowed_commands",
+    "apply_changes",
     "empty_row",
-    "plan", "violations",
+    "plan",
+    "violations",
 ]

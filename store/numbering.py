@@ -37,8 +37,9 @@ def local_day(now: dt.datetime) -> str:
 
 def check_prefix(prefix: str) -> str:
     if not _PREFIX_RE.fullmatch(prefix):
-        raise NumberingError(f"ticket number prefix {prefix!r} must be 1-6 capital letters/digits, "
-                             "starting with a letter")
+        raise NumberingError(
+            f"ticket number prefix {prefix!r} must be 1-6 capital letters/digits, starting with a letter"
+        )
     return prefix
 
 
@@ -51,9 +52,12 @@ def _bump(session: Session, key: str, count: int) -> int:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     last = TicketCounter.__table__.c.last
-    stmt = insert(TicketCounter).values(day=key, last=count).on_conflict_do_update(
-        index_elements=["day"], set_={"last": last + count}
-    ).returning(last)
+    stmt = (
+        insert(TicketCounter)
+        .values(day=key, last=count)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": last + count})
+        .returning(last)
+    )
     return int(session.execute(stmt).scalar_one())
 
 

@@ -21,8 +21,16 @@ from store.backend_client import BackendRejected, BackendUnavailable, RemoteUpda
 
 RETRYABLE_4XX = frozenset({408, 425, 429})
 # ticket fields sent as Open311 attributes (our extensions); the rest map to standard fields
-ATTRIBUTE_FIELDS = ("client_request_id", "number", "nature", "board", "urgency", "channel", "district",
-                    "taxonomy_version")
+ATTRIBUTE_FIELDS = (
+    "client_request_id",
+    "number",
+    "nature",
+    "board",
+    "urgency",
+    "channel",
+    "district",
+    "taxonomy_version",
+)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -65,8 +73,16 @@ def create_form(ticket: Mapping[str, Any], api_key: str, jurisdiction_id: str = 
 class Open311Client:
     """``BackendClient`` for an Open311 server; ``api_key`` never appears in a log or an error."""
 
-    def __init__(self, base_url: str, api_key: str, *, timeout: float = 10.0, jurisdiction_id: str = "",
-                 max_connections: int = 16, ca_file: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        jurisdiction_id: str = "",
+        max_connections: int = 16,
+        ca_file: str | os.PathLike[str] | None = None,
+    ) -> None:
         self._api_key = api_key
         self._jurisdiction_id = jurisdiction_id
         # https: the system's CAs, or the one that signed a city's own certificate
@@ -82,7 +98,9 @@ class Open311Client:
         return f"Open311Client({str(self._http.base_url)!r})"
 
     def create(self, ticket: Mapping[str, Any]) -> str:
-        body = self._call("POST", "/requests.json", data=create_form(ticket, self._api_key, self._jurisdiction_id))
+        body = self._call(
+            "POST", "/requests.json", data=create_form(ticket, self._api_key, self._jurisdiction_id)
+        )
         try:
             return str(body[0]["service_request_id"])
         except (KeyError, IndexError, TypeError):
@@ -90,8 +108,13 @@ class Open311Client:
 
     def update(self, backend_id: str, payload: Mapping[str, Any], idempotency_key: str) -> None:
         text = " ".join(str(payload.get(k) or "") for k in ("status", "reason")).strip()
-        form = {"api_key": self._api_key, "service_request_id": backend_id, "update_id": idempotency_key,
-                "status": str(payload.get("command") or "update"), "description": text}
+        form = {
+            "api_key": self._api_key,
+            "service_request_id": backend_id,
+            "update_id": idempotency_key,
+            "status": str(payload.get("command") or "update"),
+            "description": text,
+        }
         self._call("POST", "/servicerequestupdates.json", data=form)
 
     def updates_after(self, cursor: str | None, limit: int) -> Sequence[RemoteUpdate]:
@@ -100,9 +123,12 @@ class Open311Client:
         try:
             return [
                 RemoteUpdate(
-                    update_id=str(u["update_id"]), backend_id=str(u["service_request_id"]),
-                    client_request_id=u.get("client_request_id"), action=str(u["action"]),
-                    source=str(u.get("source") or "department"), description=str(u.get("description") or ""),
+                    update_id=str(u["update_id"]),
+                    backend_id=str(u["service_request_id"]),
+                    client_request_id=u.get("client_request_id"),
+                    action=str(u["action"]),
+                    source=str(u.get("source") or "department"),
+                    description=str(u.get("description") or ""),
                     extension_days=u.get("extension_days"),
                 )
                 for u in body
@@ -122,8 +148,11 @@ class Open311Client:
             raise BackendUnavailable(f"{method} {path}: {type(exc).__name__}{_tls_reason(exc)}") from None
         status = response.status_code
         if status >= 500 or status in RETRYABLE_4XX:
-            raise BackendUnavailable(f"{method} {path}: HTTP {status} {_description(response)}".strip(),
-                                     parse_retry_after(response.headers.get("retry-after")), status)
+            raise BackendUnavailable(
+                f"{method} {path}: HTTP {status} {_description(response)}".strip(),
+                parse_retry_after(response.headers.get("retry-after")),
+                status,
+            )
         if status >= 400:
             raise BackendRejected(f"HTTP {status}: {_description(response)}", status)
         try:

@@ -21,13 +21,29 @@ ACCEPT_BUCKETS_HOURS: tuple[int, ...] = (1, 2, 4, 8, 12, 24, 48, 72)
 SERVICE_LEVEL_BUCKETS_SECONDS: tuple[int, ...] = (5, 10, 15, 20, 30, 60)
 
 TICKET_COUNT_COLUMNS: tuple[str, ...] = (
-    "received", "merged", "direct_closed", "dispatched", "closed", "closed_dispatched", "closed_on_time",
-    "replied", "replied_on_time", "accepted", *(f"accepted_within_{h}h" for h in ACCEPT_BUCKETS_HOURS),
-    "returned", "rehandled", "evaluated", "satisfied",
+    "received",
+    "merged",
+    "direct_closed",
+    "dispatched",
+    "closed",
+    "closed_dispatched",
+    "closed_on_time",
+    "replied",
+    "replied_on_time",
+    "accepted",
+    *(f"accepted_within_{h}h" for h in ACCEPT_BUCKETS_HOURS),
+    "returned",
+    "rehandled",
+    "evaluated",
+    "satisfied",
 )
 CALL_COUNT_COLUMNS: tuple[str, ...] = (
-    "offered", "answered", *(f"answered_within_{s}s" for s in SERVICE_LEVEL_BUCKETS_SECONDS),
-    "abandoned", "rejected", "talk_calls",
+    "offered",
+    "answered",
+    *(f"answered_within_{s}s" for s in SERVICE_LEVEL_BUCKETS_SECONDS),
+    "abandoned",
+    "rejected",
+    "talk_calls",
 )
 # Which ticket groupings are rolled up ("" = the whole centre); call groupings other than day read tables.
 ROLLED_UP_DIMS: tuple[str, ...] = ("", "board", "department", "district", "leaf")

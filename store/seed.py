@@ -89,8 +89,18 @@ def _wd(n: int) -> TimeLimit:
 # 102 供水, 104 供电, 105 燃气, 107 物业 ...) but the leaves themselves are made up; departments are the
 # full names of taxonomy/source/departments.tsv.
 HEAT, WATER, POWER, GAS = "鞍山市热力有限公司", "鞍山水务集团有限公司", "国网鞍山供电公司", "鞍山市燃气总公司"
-HOUSING, CITY, ENV, TRAFFIC = "鞍山市住房和城乡建设局", "鞍山市城市管理综合行政执法局", "鞍山市生态环境局", "鞍山市交通运输局"
-LABOUR, MARKET, HEALTH, EDU = "鞍山市人力资源和社会保障局", "鞍山市市场监督管理局", "鞍山市卫生健康委员会", "鞍山市教育局"
+HOUSING, CITY, ENV, TRAFFIC = (
+    "鞍山市住房和城乡建设局",
+    "鞍山市城市管理综合行政执法局",
+    "鞍山市生态环境局",
+    "鞍山市交通运输局",
+)
+LABOUR, MARKET, HEALTH, EDU = (
+    "鞍山市人力资源和社会保障局",
+    "鞍山市市场监督管理局",
+    "鞍山市卫生健康委员会",
+    "鞍山市教育局",
+)
 PLACEHOLDER_LEAVES: tuple[SeedLeaf, ...] = (
     SeedLeaf("101001", "暖气不热", HEAT, weight=8, limit=_h(24), heating=True, urgency="紧急"),
     SeedLeaf("101002", "暖气漏水", HEAT, weight=2, limit=_h(2), heating=True, urgency="紧急"),
@@ -131,47 +141,121 @@ PLACEHOLDER_LEAVES: tuple[SeedLeaf, ...] = (
     SeedLeaf("301001", "食品安全", MARKET, natures=("投诉", "举报"), weight=2, limit=_wd(15)),
     SeedLeaf("304001", "消费纠纷", MARKET, natures=("投诉",), weight=3),
     SeedLeaf("306001", "价格违法", MARKET, natures=("举报",), weight=1),
-    SeedLeaf("314001", "企业开办咨询", "鞍山市营商环境建设局", natures=("咨询", "求助"), weight=1.5, board="企业服务"),
-    SeedLeaf("313001", "涉企政策兑现", "鞍山市工业和信息化局", natures=("求助", "投诉"), weight=1, board="企业服务"),
-    SeedLeaf("128001", "安全隐患", "鞍山市应急管理局", natures=("举报", "求助"), weight=0.8, board="安全预警",
-             limit=_h(24), urgency="紧急"),
-    SeedLeaf("240002", "人大代表意见转办", "鞍山市信访局", natures=("建议",), weight=0.3, board="两代表一委员意见建议"),
+    SeedLeaf(
+        "314001",
+        "企业开办咨询",
+        "鞍山市营商环境建设局",
+        natures=("咨询", "求助"),
+        weight=1.5,
+        board="企业服务",
+    ),
+    SeedLeaf(
+        "313001", "涉企政策兑现", "鞍山市工业和信息化局", natures=("求助", "投诉"), weight=1, board="企业服务"
+    ),
+    SeedLeaf(
+        "128001",
+        "安全隐患",
+        "鞍山市应急管理局",
+        natures=("举报", "求助"),
+        weight=0.8,
+        board="安全预警",
+        limit=_h(24),
+        urgency="紧急",
+    ),
+    SeedLeaf(
+        "240002",
+        "人大代表意见转办",
+        "鞍山市信访局",
+        natures=("建议",),
+        weight=0.3,
+        board="两代表一委员意见建议",
+    ),
 )
 
 _URGENCY = {"normal": "一般", "high": "紧急", "critical": "特急"}
 
 
-def leaves_from_taxonomy(leaves: Iterable[Any], department_names: Mapping[str, str] | None = None
-                         ) -> tuple[SeedLeaf, ...]:
+def leaves_from_taxonomy(
+    leaves: Iterable[Any], department_names: Mapping[str, str] | None = None
+) -> tuple[SeedLeaf, ...]:
     """SeedLeaf records from taxonomy leaves (taxonomy.model.Node: code, name, department, board,
     natures, time_limit, urgency); ``department_names`` maps department ids to names."""
     names = department_names or {}
     out = []
     for leaf in leaves:
         limits = leaf_limits_from_catalogue([leaf])
-        out.append(SeedLeaf(
-            code=leaf.code, name=leaf.name, department=names.get(leaf.department, leaf.department or "市热线办"),
-            board=leaf.board or "群众诉求", natures=tuple(leaf.natures) or ("投诉",),
-            limit=limits.get(leaf.code), urgency=_URGENCY.get(leaf.urgency, "一般"),
-            heating=leaf.code.startswith("101"),
-        ))
+        out.append(
+            SeedLeaf(
+                code=leaf.code,
+                name=leaf.name,
+                department=names.get(leaf.department, leaf.department or "市热线办"),
+                board=leaf.board or "群众诉求",
+                natures=tuple(leaf.natures) or ("投诉",),
+                limit=limits.get(leaf.code),
+                urgency=_URGENCY.get(leaf.urgency, "一般"),
+                heating=leaf.code.startswith("101"),
+            )
+        )
     return tuple(out)
 
 
 # Anshan's county-level units (weights: rough share of calls).
 DISTRICTS: tuple[tuple[str, float], ...] = (
-    ("铁东区", 22), ("铁西区", 18), ("立山区", 16), ("千山区", 6), ("海城市", 14), ("台安县", 5),
-    ("岫岩满族自治县", 5), ("高新区", 8), ("经开区", 4), ("千山风景区", 2),
+    ("铁东区", 22),
+    ("铁西区", 18),
+    ("立山区", 16),
+    ("千山区", 6),
+    ("海城市", 14),
+    ("台安县", 5),
+    ("岫岩满族自治县", 5),
+    ("高新区", 8),
+    ("经开区", 4),
+    ("千山风景区", 2),
 )
 STREETS: tuple[str, ...] = (
-    "胜利路", "建国大道", "人民路", "二一九路", "解放街", "钢都路", "园林路", "烈士山路", "民生路", "五一路",
-    "铁西三道街", "曙光街", "鞍千路", "千山中路", "对炉山路",
+    "胜利路",
+    "建国大道",
+    "人民路",
+    "二一九路",
+    "解放街",
+    "钢都路",
+    "园林路",
+    "烈士山路",
+    "民生路",
+    "五一路",
+    "铁西三道街",
+    "曙光街",
+    "鞍千路",
+    "千山中路",
+    "对炉山路",
 )
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
 # calls per hour of the day, relative (a 12345 line: quiet nights, mid-morning and afternoon peaks)
 HOURLY: tuple[float, ...] = (
-    1.0, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 4.5, 6.0, 6.0, 5.5, 4.0, 4.5, 5.5, 5.5, 5.0, 4.2, 3.5, 3.2,
-    3.0, 2.6, 2.0, 1.4,
+    1.0,
+    0.6,
+    0.4,
+    0.3,
+    0.3,
+    0.5,
+    1.2,
+    2.5,
+    4.5,
+    6.0,
+    6.0,
+    5.5,
+    4.0,
+    4.5,
+    5.5,
+    5.5,
+    5.0,
+    4.2,
+    3.5,
+    3.2,
+    3.0,
+    2.6,
+    2.0,
+    1.4,
 )
 NATURE_DIRECT_SHARE = {"咨询": 0.75, "求助": 0.15, "投诉": 0.04, "举报": 0.0, "建议": 0.3, "表扬": 0.9}
 OPERATORS = tuple(f"op{i:02d}" for i in range(1, 25))
@@ -246,9 +330,17 @@ class _Encoder:
 class _Simulator:
     """Drives one ticket through the lifecycle in memory, collecting rows."""
 
-    def __init__(self, rng: random.Random, calc: DeadlineCalculator, until: dt.datetime, batch: _Batch,
-                 ids: _Ids, report: SeedReport, encode: _Encoder,
-                 db_time: Callable[[dt.datetime], Any]) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        calc: DeadlineCalculator,
+        until: dt.datetime,
+        batch: _Batch,
+        ids: _Ids,
+        report: SeedReport,
+        encode: _Encoder,
+        db_time: Callable[[dt.datetime], Any],
+    ) -> None:
         self.rng, self.calc, self.until, self.batch, self.db_time = rng, calc, until, batch, db_time
         self.ids, self.report, self.encode = ids, report, encode
         self.row: dict[str, Any] = {}
@@ -268,8 +360,15 @@ class _Simulator:
         self._record(changes, command, at, actor, role, args.get("reason"))
         return True
 
-    def _record(self, changes: list[FieldChange], command: str, at: dt.datetime, actor: str, role: str,
-                reason: str | None) -> None:
+    def _record(
+        self,
+        changes: list[FieldChange],
+        command: str,
+        at: dt.datetime,
+        actor: str,
+        role: str,
+        reason: str | None,
+    ) -> None:
         if not changes:
             return
         self.row = apply_changes(self.row, changes)
@@ -278,8 +377,21 @@ class _Simulator:
         event_id, seq = self.ids.event, self.seq
         for change in changes:
             seq += 1
-            append((event_id, ticket_id, seq, at_db, actor, role, command, change.field,
-                    encode(change.old), encode(change.new), reason))
+            append(
+                (
+                    event_id,
+                    ticket_id,
+                    seq,
+                    at_db,
+                    actor,
+                    role,
+                    command,
+                    change.field,
+                    encode(change.old),
+                    encode(change.new),
+                    reason,
+                )
+            )
             event_id += 1
         self.ids.event, self.seq = event_id, seq
         self.version += 1
@@ -303,13 +415,22 @@ def _wait(rng: random.Random, median_hours: float, sigma: float = 0.8) -> dt.tim
 class _History:
     """The whole generator: arrival times, callers, and each ticket's story."""
 
-    def __init__(self, rng: random.Random, calc: DeadlineCalculator, leaves: Sequence[SeedLeaf],
-                 until: dt.datetime, n_tickets: int, taxonomy_version: str | None) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        calc: DeadlineCalculator,
+        leaves: Sequence[SeedLeaf],
+        until: dt.datetime,
+        n_tickets: int,
+        taxonomy_version: str | None,
+    ) -> None:
         self.rng, self.calc, self.leaves, self.until = rng, calc, leaves, until
         self.taxonomy_version = taxonomy_version
         # cumulative weights: random.choices then bisects instead of summing thousands of leaves per call
         self.leaf_weights = list(accumulate(leaf.weight for leaf in leaves))
-        self.heating_weights = list(accumulate(leaf.weight * (3.0 if leaf.heating else 1.0) for leaf in leaves))
+        self.heating_weights = list(
+            accumulate(leaf.weight * (3.0 if leaf.heating else 1.0) for leaf in leaves)
+        )
         self.district_names = [d for d, _ in DISTRICTS]
         self.district_weights = list(accumulate(w for _, w in DISTRICTS))
         self.pool = max(10, int(n_tickets * 0.7))  # callers; a few call many times
@@ -325,8 +446,33 @@ class _History:
 
     @staticmethod
     def phone(index: int) -> str:
-        prefixes = ("138", "139", "135", "136", "137", "150", "151", "152", "158", "159", "182", "183", "187",
-                    "188", "130", "131", "132", "155", "156", "186", "133", "153", "180", "189", "177")
+        prefixes = (
+            "138",
+            "139",
+            "135",
+            "136",
+            "137",
+            "150",
+            "151",
+            "152",
+            "158",
+            "159",
+            "182",
+            "183",
+            "187",
+            "188",
+            "130",
+            "131",
+            "132",
+            "155",
+            "156",
+            "186",
+            "133",
+            "153",
+            "180",
+            "189",
+            "177",
+        )
         return f"+86{prefixes[index % len(prefixes)]}{index // len(prefixes):08d}"
 
     def caller_name(self, index: int) -> str:
@@ -339,8 +485,16 @@ class _History:
 
     # --- one ticket ---
 
-    def story(self, sim: _Simulator, ticket_id: int, number: str, crid: str, at: dt.datetime,
-              caller_id: int, caller_index: int) -> None:
+    def story(
+        self,
+        sim: _Simulator,
+        ticket_id: int,
+        number: str,
+        crid: str,
+        at: dt.datetime,
+        caller_id: int,
+        caller_index: int,
+    ) -> None:
         rng = self.rng
         leaf = self.leaf(at)
         nature = rng.choice(leaf.natures)
@@ -349,27 +503,47 @@ class _History:
         operator = rng.choice(OPERATORS)
         urgency = leaf.urgency if rng.random() < 0.7 else "一般"
         consent = rng.random() < 0.9
-        sim.create(ticket_id, at, {
-            "number": number, "client_request_id": crid, "nature": nature, "board": leaf.board,
-            "leaf_code": leaf.code, "taxonomy_version": self.taxonomy_version, "district": district,
-            "street": street,
-            "address": f"{district}{street}{rng.randint(1, 300)}号", "urgency": urgency,
-            "description": f"来电人反映{district}{street}附近{leaf.name}问题，请相关部门核实处理。",
-            "channel": "phone" if rng.random() < 0.9 else "web", "caller_id": caller_id,
-            "caller_name": self.caller_name(caller_index), "caller_phone": self.phone(caller_index),
-            "callback_consent": consent, "created_by": operator,
-        })
+        sim.create(
+            ticket_id,
+            at,
+            {
+                "number": number,
+                "client_request_id": crid,
+                "nature": nature,
+                "board": leaf.board,
+                "leaf_code": leaf.code,
+                "taxonomy_version": self.taxonomy_version,
+                "district": district,
+                "street": street,
+                "address": f"{district}{street}{rng.randint(1, 300)}号",
+                "urgency": urgency,
+                "description": f"来电人反映{district}{street}附近{leaf.name}问题，请相关部门核实处理。",
+                "channel": "phone" if rng.random() < 0.9 else "web",
+                "caller_id": caller_id,
+                "caller_name": self.caller_name(caller_index),
+                "caller_phone": self.phone(caller_index),
+                "callback_consent": consent,
+                "created_by": operator,
+            },
+        )
         t = at + rng.randint(1, 6) * MIN
         # 并单: a repeat of a recent open request about the same leaf
         if self.recent_open and rng.random() < 0.02:
             parent_id, parent_leaf = self.recent_open[-1 - rng.randrange(min(20, len(self.recent_open)))]
             same_matter = parent_leaf == leaf.code or rng.random() < 0.3
-            if same_matter and sim.step("merge", t, operator, "operator", parent_id=parent_id,
-                                        parent_status="已派单"):
+            if same_matter and sim.step(
+                "merge", t, operator, "operator", parent_id=parent_id, parent_status="已派单"
+            ):
                 self._archive(sim, t + 7 * 24 * H)
                 return
         if rng.random() < NATURE_DIRECT_SHARE.get(nature, 0.1):
-            sim.step("close_direct", t, operator, "operator", answer=f"已按知识库解答：{leaf.name}相关政策及办理渠道。")
+            sim.step(
+                "close_direct",
+                t,
+                operator,
+                "operator",
+                answer=f"已按知识库解答：{leaf.name}相关政策及办理渠道。",
+            )
             self._evaluate(sim, t, direct=True)
             self._archive(sim, sim.last + 7 * 24 * H)
             return
@@ -411,13 +585,21 @@ class _History:
         if rng.random() < 0.05:  # 延期 requested before expiry
             req = t + (deadline - t) * rng.uniform(0.3, 0.8)
             days = rng.randint(2, 10)
-            if sim.step("request_extension", req, "backend", "backend", reason="需现场勘查，申请延期",
-                        extension_days=days):
+            if sim.step(
+                "request_extension",
+                req,
+                "backend",
+                "backend",
+                reason="需现场勘查，申请延期",
+                extension_days=days,
+            ):
                 dec = req + _wait(rng, 4)
                 if rng.random() < 0.8:
                     sim.step("approve_extension", dec, rng.choice(SUPERVISORS), "supervisor")
                 else:
-                    sim.step("refuse_extension", dec, rng.choice(SUPERVISORS), "supervisor", reason="理由不充分")
+                    sim.step(
+                        "refuse_extension", dec, rng.choice(SUPERVISORS), "supervisor", reason="理由不充分"
+                    )
                 deadline = sim.row["deadline"]
                 limit = deadline - dispatched
         if rng.random() < 0.12:  # 催办 before expiry
@@ -452,8 +634,13 @@ class _History:
             return
         close_at = reply_at + _wait(rng, 3)
         if sim.step("close", close_at, rng.choice(OPERATORS), "operator"):
-            sim.step("evaluate", close_at + _wait(rng, 22, 0.2), rng.choice(OPERATORS), "operator",
-                     satisfaction=rng.choice(("满意", "满意", "基本满意")))
+            sim.step(
+                "evaluate",
+                close_at + _wait(rng, 22, 0.2),
+                rng.choice(OPERATORS),
+                "operator",
+                satisfaction=rng.choice(("满意", "满意", "基本满意")),
+            )
             self._archive(sim, sim.last + 7 * 24 * H)
 
     def _evaluate(self, sim: _Simulator, closed_at: dt.datetime, direct: bool) -> bool:
@@ -474,13 +661,28 @@ class _History:
         else:
             fault = not direct and rng.random() < 0.6
             verdict = "不满意"
-            ok = sim.step("evaluate", at, operator, "operator", satisfaction="不满意",
-                          reason="问题未解决" if fault else "对政策不满意", department_at_fault=fault)
+            ok = sim.step(
+                "evaluate",
+                at,
+                operator,
+                "operator",
+                satisfaction="不满意",
+                reason="问题未解决" if fault else "对政策不满意",
+                department_at_fault=fault,
+            )
         if ok:
-            sim.batch.evaluations.append({
-                "id": sim.ids.evaluation, "ticket_id": sim.row["id"], "at": at, "user_id": None,
-                "call_id": call_id, "result": verdict, "department_at_fault": fault, "comment": None,
-            })
+            sim.batch.evaluations.append(
+                {
+                    "id": sim.ids.evaluation,
+                    "ticket_id": sim.row["id"],
+                    "at": at,
+                    "user_id": None,
+                    "call_id": call_id,
+                    "result": verdict,
+                    "department_at_fault": fault,
+                    "comment": None,
+                }
+            )
             sim.ids.evaluation += 1
             sim.report.evaluations += 1
         else:
@@ -489,10 +691,19 @@ class _History:
 
     def _callback_call(self, at: dt.datetime, sim: _Simulator) -> str:
         cid = uuid.UUID(int=self.rng.getrandbits(128)).hex
-        sim.batch.calls.append(_call_row(cid, "out", None, sim.row.get("caller_phone") or "", at,
-                                         at + 8 * dt.timedelta(seconds=1),
-                                         at + dt.timedelta(seconds=self.rng.randint(40, 180)), "local_hangup",
-                                         sim.row["id"]))
+        sim.batch.calls.append(
+            _call_row(
+                cid,
+                "out",
+                None,
+                sim.row.get("caller_phone") or "",
+                at,
+                at + 8 * dt.timedelta(seconds=1),
+                at + dt.timedelta(seconds=self.rng.randint(40, 180)),
+                "local_hangup",
+                sim.row["id"],
+            )
+        )
         return cid
 
     def _archive(self, sim: _Simulator, at: dt.datetime) -> None:
@@ -500,15 +711,34 @@ class _History:
             sim.step("archive", at, "system", "system")
 
 
-def _call_row(cid: str, direction: str, caller_id: int | None, number: str, offered: dt.datetime,
-              answered: dt.datetime | None, ended: dt.datetime | None, reason: str | None,
-              ticket_id: int | None) -> dict[str, Any]:
+def _call_row(
+    cid: str,
+    direction: str,
+    caller_id: int | None,
+    number: str,
+    offered: dt.datetime,
+    answered: dt.datetime | None,
+    ended: dt.datetime | None,
+    reason: str | None,
+    ticket_id: int | None,
+) -> dict[str, Any]:
     national = number[3:] if number.startswith("+86") else number
     return {
-        "id": cid, "direction": direction, "caller_id": caller_id, "remote_number": national,
-        "display_name": None, "user_id": None, "queue": "12345" if direction == "in" else None,
-        "offered_at": offered, "answered_at": answered, "ended_at": ended, "end_reason": reason,
-        "disposition": None, "recording_path": None, "ticket_id": ticket_id, "callback_done": False,
+        "id": cid,
+        "direction": direction,
+        "caller_id": caller_id,
+        "remote_number": national,
+        "display_name": None,
+        "user_id": None,
+        "queue": "12345" if direction == "in" else None,
+        "offered_at": offered,
+        "answered_at": answered,
+        "ended_at": ended,
+        "end_reason": reason,
+        "disposition": None,
+        "recording_path": None,
+        "ticket_id": ticket_id,
+        "callback_done": False,
     }
 
 
@@ -524,8 +754,16 @@ def _arrivals(rng: random.Random, n: int, days: int, until: dt.datetime) -> list
     out = []
     for di, hour in zip(day_idx, hours, strict=True):
         d = first_day + dt.timedelta(days=di + 1)
-        local = dt.datetime(d.year, d.month, d.day, hour, rng.randrange(60), rng.randrange(60),
-                            rng.randrange(1_000_000), tzinfo=SHANGHAI)
+        local = dt.datetime(
+            d.year,
+            d.month,
+            d.day,
+            hour,
+            rng.randrange(60),
+            rng.randrange(60),
+            rng.randrange(1_000_000),
+            tzinfo=SHANGHAI,
+        )
         moment = local.astimezone(dt.UTC)
         out.append(moment if moment <= until else until - dt.timedelta(seconds=rng.randint(1, 3600)))
     out.sort()
@@ -536,8 +774,12 @@ def _next_ids(conn: Connection) -> _Ids:
     def nxt(table: Table) -> int:
         return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
 
-    return _Ids(ticket=nxt(Ticket.__table__), event=nxt(TicketEvent.__table__), caller=nxt(Caller.__table__),
-                evaluation=nxt(Evaluation.__table__))
+    return _Ids(
+        ticket=nxt(Ticket.__table__),
+        event=nxt(TicketEvent.__table__),
+        caller=nxt(Caller.__table__),
+        evaluation=nxt(Evaluation.__table__),
+    )
 
 
 _ID_TABLES = ("tickets", "ticket_events", "callers", "evaluations")
@@ -594,7 +836,7 @@ def seed(
     seen_callers: dict[int, int] = {}  # caller index → id
     run = uuid.UUID(int=rng.getrandbits(128)).hex[:12]
     for start in range(0, tickets, batch_size):
-        chunk = arrivals[start:start + batch_size]
+        chunk = arrivals[start : start + batch_size]
         with store.engine.begin() as conn:
             _lock_for_bulk(conn)
             ids = _next_ids(conn)
@@ -626,13 +868,25 @@ def seed(
     with store.engine.begin() as conn:
         rebuild_rollups(conn)
     report.seconds = time.perf_counter() - started
-    log.info("seed.done", tickets=report.tickets, events=report.events, calls=report.calls,
-             seconds=round(report.seconds, 1))
+    log.info(
+        "seed.done",
+        tickets=report.tickets,
+        events=report.events,
+        calls=report.calls,
+        seconds=round(report.seconds, 1),
+    )
     return report
 
 
-def _assign_callers(conn: Connection, history: _History, who: list[int], chunk: Sequence[dt.datetime],
-                    seen: dict[int, int], ids: _Ids, batch: _Batch) -> None:
+def _assign_callers(
+    conn: Connection,
+    history: _History,
+    who: list[int],
+    chunk: Sequence[dt.datetime],
+    seen: dict[int, int],
+    ids: _Ids,
+    batch: _Batch,
+) -> None:
     """Caller ids for the chunk: known ones, ones already in the store (same phone: the same citizen
     calling again, e.g. from an earlier seed), or new rows."""
     first_call: dict[int, dt.datetime] = {}
@@ -642,13 +896,19 @@ def _assign_callers(conn: Connection, history: _History, who: list[int], chunk: 
     phones = {history.phone(idx): idx for idx in first_call}
     names = list(phones)
     for i in range(0, len(names), 5000):
-        part = names[i:i + 5000]
+        part = names[i : i + 5000]
         for phone, caller_id in conn.execute(select(Caller.phone, Caller.id).where(Caller.phone.in_(part))):
             seen[phones.pop(phone)] = caller_id
     for phone, idx in phones.items():
         seen[idx] = ids.caller
-        batch.callers.append({"id": ids.caller, "phone": phone, "name": history.caller_name(idx),
-                              "created_at": first_call[idx]})
+        batch.callers.append(
+            {
+                "id": ids.caller,
+                "phone": phone,
+                "name": history.caller_name(idx),
+                "created_at": first_call[idx],
+            }
+        )
         ids.caller += 1
 
 
@@ -666,26 +926,70 @@ def _reserve(conn: Connection, chunk: Sequence[dt.datetime], prefix: str) -> lis
     return out
 
 
-def _intake_calls(rng: random.Random, batch: _Batch, caller_id: int, phone: str, at: dt.datetime,
-                  ticket_id: int) -> None:
+def _intake_calls(
+    rng: random.Random, batch: _Batch, caller_id: int, phone: str, at: dt.datetime, ticket_id: int
+) -> None:
     """The call that became this ticket, sometimes preceded by an abandoned try or a ghost call."""
     if rng.random() < 0.08:  # gave up waiting first
         off = at - dt.timedelta(minutes=rng.randint(10, 120))
-        batch.calls.append(_call_row(uuid.UUID(int=rng.getrandbits(128)).hex, "in", caller_id, phone, off, None,
-                                     off + dt.timedelta(seconds=rng.randint(5, 90)), "abandoned", None))
+        batch.calls.append(
+            _call_row(
+                uuid.UUID(int=rng.getrandbits(128)).hex,
+                "in",
+                caller_id,
+                phone,
+                off,
+                None,
+                off + dt.timedelta(seconds=rng.randint(5, 90)),
+                "abandoned",
+                None,
+            )
+        )
     if rng.random() < 0.02:  # silent line, rejected as a ghost call
         off = at - dt.timedelta(minutes=rng.randint(130, 300))
-        batch.calls.append(_call_row(uuid.UUID(int=rng.getrandbits(128)).hex, "in", None, phone, off, None,
-                                     off + dt.timedelta(seconds=4), "rejected", None))
+        batch.calls.append(
+            _call_row(
+                uuid.UUID(int=rng.getrandbits(128)).hex,
+                "in",
+                None,
+                phone,
+                off,
+                None,
+                off + dt.timedelta(seconds=4),
+                "rejected",
+                None,
+            )
+        )
     wait = dt.timedelta(seconds=min(600.0, rng.lognormvariate(1.9, 0.8)))  # median ~7 s
     offered = at - dt.timedelta(seconds=rng.randint(60, 400)) - wait
     ended = at + dt.timedelta(seconds=rng.randint(10, 120))
-    batch.calls.append(_call_row(uuid.UUID(int=rng.getrandbits(128)).hex, "in", caller_id, phone, offered,
-                                 offered + wait, ended, rng.choice(("remote_bye", "local_hangup")), ticket_id))
+    batch.calls.append(
+        _call_row(
+            uuid.UUID(int=rng.getrandbits(128)).hex,
+            "in",
+            caller_id,
+            phone,
+            offered,
+            offered + wait,
+            ended,
+            rng.choice(("remote_bye", "local_hangup")),
+            ticket_id,
+        )
+    )
 
 
 EVENT_COLUMNS: tuple[str, ...] = (
-    "id", "ticket_id", "seq", "at", "actor", "actor_role", "command", "field", "old", "new", "reason",
+    "id",
+    "ticket_id",
+    "seq",
+    "at",
+    "actor",
+    "actor_role",
+    "command",
+    "field",
+    "old",
+    "new",
+    "reason",
 )
 
 
@@ -700,8 +1004,9 @@ def _db_time(conn: Connection) -> Callable[[dt.datetime], Any]:
     return _utc_text if conn.dialect.name == "sqlite" else (lambda v: v)
 
 
-def _rows_for_driver(table: Table, rows: list[dict[str, Any]], db_time: Callable[[dt.datetime], Any]
-                     ) -> tuple[list[str], list[tuple[Any, ...]]]:
+def _rows_for_driver(
+    table: Table, rows: list[dict[str, Any]], db_time: Callable[[dt.datetime], Any]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and value tuples, with datetimes and JSON converted the way the store's types do."""
     names = [c.name for c in table.columns]
     times = [i for i, c in enumerate(table.columns) if isinstance(c.type, UTCDateTime)]
@@ -725,7 +1030,9 @@ def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
 
 
-def _bulk_insert(conn: Connection, table: Table, columns: Sequence[str], values: list[tuple[Any, ...]]) -> None:
+def _bulk_insert(
+    conn: Connection, table: Table, columns: Sequence[str], values: list[tuple[Any, ...]]
+) -> None:
     """SQLite: the driver's executemany; PostgreSQL: COPY (executemany is ~10x slower there)."""
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection

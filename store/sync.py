@@ -56,8 +56,14 @@ BREAKER_STATE = "status.breaker"
 PENDING, ATTENTION = "pending", "attention"
 MAX_ERROR_CHARS = 1000
 # feed action -> lifecycle command (the reference backend's department actions)
-FEED_COMMANDS = {"accept": "accept", "start": "start", "reply": "reply", "close": "close", "return": "return",
-                 "request_extension": "request_extension"}
+FEED_COMMANDS = {
+    "accept": "accept",
+    "start": "start",
+    "reply": "reply",
+    "close": "close",
+    "return": "return",
+    "request_extension": "request_extension",
+}
 
 
 @dataclass(frozen=True)
@@ -177,8 +183,15 @@ class SyncStatus:
 class SyncWorker:
     """One worker over one store and one backend client. Not thread-safe: one thread runs it."""
 
-    def __init__(self, store: Store, client: BackendClient, settings: SyncSettings | None = None, *,
-                 clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: BackendClient,
+        settings: SyncSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
         self.store, self.client = store, client
         self.settings = settings or SyncSettings()
         self.breaker = CircuitBreaker(self.settings.breaker_failures, self.settings.breaker_reset, clock)
@@ -217,7 +230,12 @@ class SyncWorker:
         if probing:  # the probe's verdict decides the breaker now, not next round
             self.finish_inflight(result)
         now_m = self._clock()
-        due = pull or self._feed_more or self._last_pull is None or now_m - self._last_pull >= self.settings.interval
+        due = (
+            pull
+            or self._feed_more
+            or self._last_pull is None
+            or now_m - self._last_pull >= self.settings.interval
+        )
         if due and (not probing or result.reached):
             self._last_pull = now_m
             self.pull_once(result)
@@ -315,31 +333,49 @@ class SyncWorker:
             if job.kind == "create":
                 return Outcome(job, backend_id=self.client.create(job.payload["ticket"]))
             if job.backend_id is None:
-                why = ("an earlier change of this ticket needs attention" if job.blocked_by_attention
-                       else "the ticket has no backend id (it was never created there)")
+                why = (
+                    "an earlier change of this ticket needs attention"
+                    if job.blocked_by_attention
+                    else "the ticket has no backend id (it was never created there)"
+                )
                 return Outcome(job, rejected=why)
             self.client.update(job.backend_id, job.payload, job.key)
             return Outcome(job, backend_id=job.backend_id)
         except BackendRejected as exc:
             return Outcome(job, rejected=exc.message)
         except BackendUnavailable as exc:
-            return Outcome(job, unavailable=exc.message, retry_after=exc.retry_after,
-                           answered=exc.status is not None)
+            return Outcome(
+                job, unavailable=exc.message, retry_after=exc.retry_after, answered=exc.status is not None
+            )
 
     def _record(self, session: Session, outcomes: Sequence[Outcome], result: RoundResult) -> None:
         now = utcnow()
         done = [o for o in outcomes if o.done]
         # the whole batch's backend ids in a few statements (per ticket it was most of the worker's CPU)
-        link_backend_many(session, {o.job.ticket_id: o.backend_id for o in done
-                                    if o.job.kind == "create" and o.backend_id is not None}, BACKEND_ACTOR, now)
+        link_backend_many(
+            session,
+            {
+                o.job.ticket_id: o.backend_id
+                for o in done
+                if o.job.kind == "create" and o.backend_id is not None
+            },
+            BACKEND_ACTOR,
+            now,
+        )
         if done:
             session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_([o.job.entry_id for o in done])))
         attention: list[dict[str, Any]] = []
         retry: list[dict[str, Any]] = []
         for o in outcomes:
             if o.rejected is not None:
-                attention.append({"id": o.job.entry_id, "state": ATTENTION, "attempts": o.job.attempts + 1,
-                                  "last_error": o.rejected[:MAX_ERROR_CHARS]})
+                attention.append(
+                    {
+                        "id": o.job.entry_id,
+                        "state": ATTENTION,
+                        "attempts": o.job.attempts + 1,
+                        "last_error": o.rejected[:MAX_ERROR_CHARS],
+                    }
+                )
                 log.warning("sync.attention", entry=o.job.entry_id, kind=o.job.kind, error=o.rejected[:200])
                 result.attention += 1
             elif o.unavailable is not None:
@@ -348,11 +384,18 @@ class SyncWorker:
                 # so the queue is not scattered into the future when the backend comes back
                 delay = 0.0
                 if o.answered:
-                    delay = backoff(attempts, self.settings.backoff_base, self.settings.backoff_max, self._rng)
+                    delay = backoff(
+                        attempts, self.settings.backoff_base, self.settings.backoff_max, self._rng
+                    )
                 delay = max(delay, o.retry_after or 0.0)
-                retry.append({"id": o.job.entry_id, "attempts": attempts,
-                              "next_attempt_at": now + dt.timedelta(seconds=delay),
-                              "last_error": o.unavailable[:MAX_ERROR_CHARS]})
+                retry.append(
+                    {
+                        "id": o.job.entry_id,
+                        "attempts": attempts,
+                        "next_attempt_at": now + dt.timedelta(seconds=delay),
+                        "last_error": o.unavailable[:MAX_ERROR_CHARS],
+                    }
+                )
                 result.failed += 1
                 if o.retry_after is not None:
                     result.retry_after = max(result.retry_after or 0.0, o.retry_after)
@@ -492,17 +535,30 @@ class SyncThread:
 # --- queries --------------------------------------------------------------------------------------
 
 
-def _claim(session: Session, limit: int, now: dt.datetime, *, lock: bool, exclude: Iterable[int] = ()
-           ) -> list[Job]:
+def _claim(
+    session: Session, limit: int, now: dt.datetime, *, lock: bool, exclude: Iterable[int] = ()
+) -> list[Job]:
     earlier = aliased(OutboxEntry)
-    blocked = exists().where(earlier.ticket_id == OutboxEntry.ticket_id, earlier.id < OutboxEntry.id,
-                             earlier.state == PENDING)
+    blocked = exists().where(
+        earlier.ticket_id == OutboxEntry.ticket_id, earlier.id < OutboxEntry.id, earlier.state == PENDING
+    )
     attention = aliased(OutboxEntry)
-    after_attention = exists().where(attention.ticket_id == OutboxEntry.ticket_id,
-                                     attention.id < OutboxEntry.id, attention.state == ATTENTION)
+    after_attention = exists().where(
+        attention.ticket_id == OutboxEntry.ticket_id,
+        attention.id < OutboxEntry.id,
+        attention.state == ATTENTION,
+    )
     stmt = (
-        select(OutboxEntry.id, OutboxEntry.ticket_id, OutboxEntry.kind, OutboxEntry.idempotency_key,
-               OutboxEntry.payload, OutboxEntry.attempts, Ticket.backend_id, after_attention.label("after_att"))
+        select(
+            OutboxEntry.id,
+            OutboxEntry.ticket_id,
+            OutboxEntry.kind,
+            OutboxEntry.idempotency_key,
+            OutboxEntry.payload,
+            OutboxEntry.attempts,
+            Ticket.backend_id,
+            after_attention.label("after_att"),
+        )
         .join(Ticket, Ticket.id == OutboxEntry.ticket_id)
         .where(OutboxEntry.state == PENDING, OutboxEntry.next_attempt_at <= now, ~blocked)
         .order_by(OutboxEntry.id)
@@ -513,8 +569,19 @@ def _claim(session: Session, limit: int, now: dt.datetime, *, lock: bool, exclud
         stmt = stmt.where(OutboxEntry.id.not_in(excluded))
     if lock:
         stmt = stmt.with_for_update(skip_locked=True, of=OutboxEntry)
-    return [Job(r.id, r.ticket_id, r.kind, r.idempotency_key, dict(r.payload), r.attempts, r.backend_id,
-                bool(r.after_att)) for r in session.execute(stmt)]
+    return [
+        Job(
+            r.id,
+            r.ticket_id,
+            r.kind,
+            r.idempotency_key,
+            dict(r.payload),
+            r.attempts,
+            r.backend_id,
+            bool(r.after_att),
+        )
+        for r in session.execute(stmt)
+    ]
 
 
 def _apply_update(session: Session, upd: RemoteUpdate, now: dt.datetime) -> int:
@@ -523,8 +590,11 @@ def _apply_update(session: Session, upd: RemoteUpdate, now: dt.datetime) -> int:
     if upd.source != "department" or command is None:
         return 0
     stmt = select(Ticket)
-    stmt = (stmt.where(Ticket.client_request_id == upd.client_request_id) if upd.client_request_id
-            else stmt.where(Ticket.backend_id == upd.backend_id))
+    stmt = (
+        stmt.where(Ticket.client_request_id == upd.client_request_id)
+        if upd.client_request_id
+        else stmt.where(Ticket.backend_id == upd.backend_id)
+    )
     ticket = session.scalars(stmt).one_or_none()
     if ticket is None:
         log.warning("sync.update_unknown_request", update_id=upd.update_id, backend_id=upd.backend_id)
@@ -539,8 +609,14 @@ def _apply_update(session: Session, upd: RemoteUpdate, now: dt.datetime) -> int:
         with session.begin_nested():
             changes = apply_command(session, ticket, command, BACKEND_ACTOR, now, **args)
     except LifecycleError as exc:
-        log.warning("sync.update_refused", update_id=upd.update_id, number=ticket.number, command=command,
-                    status=ticket.status, why=exc.why)
+        log.warning(
+            "sync.update_refused",
+            update_id=upd.update_id,
+            number=ticket.number,
+            command=command,
+            status=ticket.status,
+            why=exc.why,
+        )
         return 0
     return 1 if changes else 0
 
@@ -556,11 +632,13 @@ def _lock_cursor(session: Session, name: str) -> str | None:
     return session.scalar(stmt)
 
 
-def _set_cursor(session: Session, name: str, value: str, now: dt.datetime, *, only_if_missing: bool = False
-                ) -> None:
+def _set_cursor(
+    session: Session, name: str, value: str, now: dt.datetime, *, only_if_missing: bool = False
+) -> None:
     if not only_if_missing:
-        changed = session.execute(update(SyncCursor).where(SyncCursor.name == name).values(
-            value=value, updated_at=now)).rowcount
+        changed = session.execute(
+            update(SyncCursor).where(SyncCursor.name == name).values(value=value, updated_at=now)
+        ).rowcount
         if changed:
             return
     elif _cursor(session, name) is not None:
@@ -570,7 +648,9 @@ def _set_cursor(session: Session, name: str, value: str, now: dt.datetime, *, on
             session.add(SyncCursor(name=name, value=value, updated_at=now))
     except IntegrityError:  # another worker created it first
         if not only_if_missing:
-            session.execute(update(SyncCursor).where(SyncCursor.name == name).values(value=value, updated_at=now))
+            session.execute(
+                update(SyncCursor).where(SyncCursor.name == name).values(value=value, updated_at=now)
+            )
 
 
 # --- status and supervisors' actions ---------------------------------------------------------------
@@ -579,27 +659,60 @@ def _set_cursor(session: Session, name: str, value: str, now: dt.datetime, *, on
 def sync_status(session: Session, attention_after_attempts: int = 20) -> SyncStatus:
     """Backlog, entries needing attention, entries retried often, last success, breaker state."""
     counts = dict(session.execute(select(OutboxEntry.state, func.count()).group_by(OutboxEntry.state)).all())
-    stuck = session.scalar(select(func.count()).select_from(OutboxEntry).where(
-        OutboxEntry.state == PENDING, OutboxEntry.attempts >= attention_after_attempts)) or 0
+    stuck = (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxEntry)
+            .where(OutboxEntry.state == PENDING, OutboxEntry.attempts >= attention_after_attempts)
+        )
+        or 0
+    )
     oldest = session.scalar(select(func.min(OutboxEntry.created_at)).where(OutboxEntry.state == PENDING))
-    cursors = dict(session.execute(select(SyncCursor.name, SyncCursor.value).where(
-        SyncCursor.name.in_([LAST_SUCCESS, BREAKER_STATE]))).all())
+    cursors = dict(
+        session.execute(
+            select(SyncCursor.name, SyncCursor.value).where(
+                SyncCursor.name.in_([LAST_SUCCESS, BREAKER_STATE])
+            )
+        ).all()
+    )
     last = cursors.get(LAST_SUCCESS)
-    return SyncStatus(backlog=int(counts.get(PENDING, 0)), attention=int(counts.get(ATTENTION, 0)),
-                      stuck=int(stuck), oldest_pending_at=oldest,
-                      last_success=dt.datetime.fromisoformat(last) if last else None,
-                      breaker=cursors.get(BREAKER_STATE, "closed"))
+    return SyncStatus(
+        backlog=int(counts.get(PENDING, 0)),
+        attention=int(counts.get(ATTENTION, 0)),
+        stuck=int(stuck),
+        oldest_pending_at=oldest,
+        last_success=dt.datetime.fromisoformat(last) if last else None,
+        breaker=cursors.get(BREAKER_STATE, "closed"),
+    )
 
 
 def attention_entries(session: Session, limit: int = 100) -> list[dict[str, Any]]:
     """The entries a supervisor must look at, with the server's message (no citizen data)."""
     rows = session.execute(
-        select(OutboxEntry.id, OutboxEntry.kind, OutboxEntry.attempts, OutboxEntry.last_error,
-               OutboxEntry.created_at, Ticket.number)
+        select(
+            OutboxEntry.id,
+            OutboxEntry.kind,
+            OutboxEntry.attempts,
+            OutboxEntry.last_error,
+            OutboxEntry.created_at,
+            Ticket.number,
+        )
         .join(Ticket, Ticket.id == OutboxEntry.ticket_id)
-        .where(OutboxEntry.state == ATTENTION).order_by(OutboxEntry.id).limit(limit))
-    return [{"id": r.id, "number": r.number, "kind": r.kind, "attempts": r.attempts, "error": r.last_error,
-             "created_at": r.created_at.isoformat()} for r in rows]
+        .where(OutboxEntry.state == ATTENTION)
+        .order_by(OutboxEntry.id)
+        .limit(limit)
+    )
+    return [
+        {
+            "id": r.id,
+            "number": r.number,
+            "kind": r.kind,
+            "attempts": r.attempts,
+            "error": r.last_error,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
 
 
 def retry_attention(session: Session, entry_ids: Iterable[int] | None = None) -> int:

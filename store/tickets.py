@@ -49,18 +49,48 @@ from store.numbering import DEFAULT_PREFIX, allocate_number
 log = structlog.get_logger(__name__)
 
 __all__ = [
-    "BOARDS", "NATURES", "URGENCIES", "Actor", "LifecycleError", "TicketDraft", "TicketError",
-    "apply_command", "create_ticket", "decode_value", "draft_from", "edit_ticket", "encode_value",
-    "find_ticket", "link_backend_many", "list_tickets", "mask_phone", "replay", "ticket_as_dict",
+    "BOARDS",
+    "NATURES",
+    "URGENCIES",
+    "Actor",
+    "LifecycleError",
+    "TicketDraft",
+    "TicketError",
+    "apply_command",
+    "create_ticket",
+    "decode_value",
+    "draft_from",
+    "edit_ticket",
+    "encode_value",
+    "find_ticket",
+    "link_backend_many",
+    "list_tickets",
+    "mask_phone",
+    "replay",
+    "ticket_as_dict",
     "ticket_fields",
 ]
 
 DATETIME_FIELDS = frozenset(c.name for c in Ticket.__table__.columns if isinstance(c.type, UTCDateTime))
 # what the city backend needs to open a request (Open311 attributes plus our extensions)
 BACKEND_FIELDS: tuple[str, ...] = (
-    "number", "client_request_id", "status", "channel", "nature", "board", "leaf_code", "taxonomy_version",
-    "district", "street", "address", "description", "urgency", "caller_name", "caller_phone",
-    "callback_consent", "created_at",
+    "number",
+    "client_request_id",
+    "status",
+    "channel",
+    "nature",
+    "board",
+    "leaf_code",
+    "taxonomy_version",
+    "district",
+    "street",
+    "address",
+    "description",
+    "urgency",
+    "caller_name",
+    "caller_phone",
+    "callback_consent",
+    "created_at",
 )
 MAX_LIST_LIMIT = 10_000
 LOCAL_COMMANDS = frozenset({"link_backend", "note"})  # sync bookkeeping, desk remarks: nothing to send
@@ -104,8 +134,17 @@ class TicketDraft(BaseModel):
     caller_phone: str | None = Field(default=None, max_length=32)
     callback_consent: bool = True
 
-    @field_validator("leaf_code", "taxonomy_version", "district", "street", "address", "caller_name",
-                     "caller_phone", "board", mode="before")
+    @field_validator(
+        "leaf_code",
+        "taxonomy_version",
+        "district",
+        "street",
+        "address",
+        "caller_name",
+        "caller_phone",
+        "board",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, v: Any) -> Any:
         return None if isinstance(v, str) and not v.strip() else v
@@ -204,8 +243,9 @@ def find_ticket(session: Session, number: str) -> Ticket | None:
     return session.scalars(select(Ticket).where(Ticket.number == number.strip())).one_or_none()
 
 
-def list_tickets(session: Session, status: str | None = None, limit: int = 100, offset: int = 0
-                 ) -> list[Ticket]:
+def list_tickets(
+    session: Session, status: str | None = None, limit: int = 100, offset: int = 0
+) -> list[Ticket]:
     """Newest first; ``status`` one of lifecycle.STATUSES."""
     if status is not None and status not in STATUSES:
         raise TicketError(f"unknown status {status!r}; known: {', '.join(STATUSES)}")
@@ -236,8 +276,14 @@ def _event_as_dict(event: TicketEvent, reveal_phone: bool) -> dict[str, Any]:
     if event.field == "caller_phone" and not reveal_phone:
         old, new = mask_phone(old), mask_phone(new)
     return {
-        "seq": event.seq, "at": _jsonable(event.at), "actor": event.actor, "actor_role": event.actor_role,
-        "command": event.command, "field": event.field, "old": _jsonable(old), "new": _jsonable(new),
+        "seq": event.seq,
+        "at": _jsonable(event.at),
+        "actor": event.actor,
+        "actor_role": event.actor_role,
+        "command": event.command,
+        "field": event.field,
+        "old": _jsonable(old),
+        "new": _jsonable(new),
         "reason": event.reason,
     }
 
@@ -256,8 +302,10 @@ def replay(events: Iterable[TicketEvent]) -> dict[str, Any]:
             raise ValueError(f"event {event.seq}: unknown field {event.field}")
         old = decode_value(event.field, event.old)
         if old != row[event.field]:
-            raise ValueError(f"event {event.seq} ({event.command} {event.field}): old value {old!r} "
-                             f"differs from the replayed {row[event.field]!r}")
+            raise ValueError(
+                f"event {event.seq} ({event.command} {event.field}): old value {old!r} "
+                f"differs from the replayed {row[event.field]!r}"
+            )
         row[event.field] = decode_value(event.field, event.new)
     return row
 
@@ -265,9 +313,16 @@ def replay(events: Iterable[TicketEvent]) -> dict[str, Any]:
 # --- writing --------------------------------------------------------------------------------------
 
 
-def create_ticket(session: Session, draft: TicketDraft, actor: Actor, now: dt.datetime, *,
-                  client_request_id: str | None = None, prefix: str = DEFAULT_PREFIX,
-                  backend_id: str | None = None) -> Ticket:
+def create_ticket(
+    session: Session,
+    draft: TicketDraft,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    client_request_id: str | None = None,
+    prefix: str = DEFAULT_PREFIX,
+    backend_id: str | None = None,
+) -> Ticket:
     """受理: a new ticket with its number, events and outbox row, in the caller's transaction.
 
     With a ``client_request_id`` the call is idempotent: a second call (a retry after a timeout, or
@@ -295,13 +350,24 @@ def _by_request_id(session: Session, client_request_id: str) -> Ticket | None:
     return session.scalars(stmt).one_or_none()
 
 
-def _insert_ticket(session: Session, draft: TicketDraft, actor: Actor, now: dt.datetime,
-                   client_request_id: str, prefix: str, backend_id: str | None) -> Ticket:
+def _insert_ticket(
+    session: Session,
+    draft: TicketDraft,
+    actor: Actor,
+    now: dt.datetime,
+    client_request_id: str,
+    prefix: str,
+    backend_id: str | None,
+) -> Ticket:
     args: dict[str, Any] = draft.model_dump()
     if draft.caller_phone:
         args["caller_id"] = caller_id_for(session, draft.caller_phone, now, draft.caller_name)
-    args.update(number=allocate_number(session, now, prefix), client_request_id=client_request_id,
-                created_by=actor.name, backend_id=backend_id)
+    args.update(
+        number=allocate_number(session, now, prefix),
+        client_request_id=client_request_id,
+        created_by=actor.name,
+        backend_id=backend_id,
+    )
     changes = plan("create", {}, actor.role, args, now)
     ticket = Ticket(**{c.field: c.new for c in changes}, updated_at=now, version=1)
     session.add(ticket)
@@ -314,8 +380,16 @@ def _insert_ticket(session: Session, draft: TicketDraft, actor: Actor, now: dt.d
     return ticket
 
 
-def apply_command(session: Session, ticket: Ticket, command: str, actor: Actor, now: dt.datetime, *,
-                  deadlines: DeadlineCalculator | None = None, **args: Any) -> list[FieldChange]:
+def apply_command(
+    session: Session,
+    ticket: Ticket,
+    command: str,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    deadlines: DeadlineCalculator | None = None,
+    **args: Any,
+) -> list[FieldChange]:
     """Run a lifecycle command on ``ticket`` in the caller's transaction; return the changes made.
 
     Raises LifecycleError (nothing changed) when the command is not allowed. Service-level args:
@@ -332,27 +406,46 @@ def apply_command(session: Session, ticket: Ticket, command: str, actor: Actor, 
         if command == "note":  # changes no field (version kept): one event row carries the text
             _insert_note(session, ticket, actor, now, args["reason"].strip())
         return []
-    seq = (session.scalar(select(func.max(TicketEvent.seq)).where(TicketEvent.ticket_id == ticket.id))
-           or 0) + 1
+    seq = (
+        session.scalar(select(func.max(TicketEvent.seq)).where(TicketEvent.ticket_id == ticket.id)) or 0
+    ) + 1
     # every attribute first, so the row is written by ONE UPDATE (at the autoflush of the events insert)
     _set_fields(ticket, changes, now)
     reason = args["reason"].strip() or None if isinstance(args.get("reason"), str) else None
     _insert_events(session, ticket, changes, seq, actor, command, now, reason)
     if command == "evaluate":
-        session.add(Evaluation(ticket_id=ticket.id, at=now, user_id=actor.user_id, call_id=call_id,
-                               result=args["satisfaction"],
-                               department_at_fault=bool(args.get("department_at_fault")),
-                               comment=reason))
+        session.add(
+            Evaluation(
+                ticket_id=ticket.id,
+                at=now,
+                user_id=actor.user_id,
+                call_id=call_id,
+                result=args["satisfaction"],
+                department_at_fault=bool(args.get("department_at_fault")),
+                comment=reason,
+            )
+        )
     if actor.role != "backend" and command not in LOCAL_COMMANDS:
         payload = {
-            "number": ticket.number, "backend_id": ticket.backend_id, "version": ticket.version,
-            "command": command, "status": ticket.status, "reason": reason,
-            "at": _jsonable(now), "changes": {c.field: _jsonable(c.new) for c in changes},
+            "number": ticket.number,
+            "backend_id": ticket.backend_id,
+            "version": ticket.version,
+            "command": command,
+            "status": ticket.status,
+            "reason": reason,
+            "at": _jsonable(now),
+            "changes": {c.field: _jsonable(c.new) for c in changes},
         }
         _insert_outbox(session, ticket, "update", payload, now)
     session.flush()
-    log.info("ticket.command", number=ticket.number, command=command, actor=actor.name,
-             status=ticket.status, version=ticket.version)
+    log.info(
+        "ticket.command",
+        number=ticket.number,
+        command=command,
+        actor=actor.name,
+        status=ticket.status,
+        version=ticket.version,
+    )
     return changes
 
 
@@ -367,32 +460,57 @@ def link_backend_many(session: Session, links: Mapping[int, str], actor: Actor, 
     if not links:
         return 0
     # one query for all rows, locked in id order (two batches never deadlock); fresh values after the lock
-    stmt = (select(Ticket).where(Ticket.id.in_(sorted(links))).order_by(Ticket.id)
-            .execution_options(populate_existing=True))
+    stmt = (
+        select(Ticket)
+        .where(Ticket.id.in_(sorted(links)))
+        .order_by(Ticket.id)
+        .execution_options(populate_existing=True)
+    )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    planned = [(t, plan("link_backend", ticket_fields(t), actor.role, {"backend_id": links[t.id]}, now))
-               for t in session.scalars(stmt)]
+    planned = [
+        (t, plan("link_backend", ticket_fields(t), actor.role, {"backend_id": links[t.id]}, now))
+        for t in session.scalars(stmt)
+    ]
     planned = [(t, changes) for t, changes in planned if changes]
     if not planned:
         return 0
-    last_seq = dict(session.execute(
-        select(TicketEvent.ticket_id, func.max(TicketEvent.seq))
-        .where(TicketEvent.ticket_id.in_([t.id for t, _ in planned])).group_by(TicketEvent.ticket_id)).all())
+    last_seq = dict(
+        session.execute(
+            select(TicketEvent.ticket_id, func.max(TicketEvent.seq))
+            .where(TicketEvent.ticket_id.in_([t.id for t, _ in planned]))
+            .group_by(TicketEvent.ticket_id)
+        ).all()
+    )
     rows: list[dict[str, Any]] = []
     for ticket, changes in planned:
         _set_fields(ticket, changes, now)
-        rows += _event_rows(ticket, changes, (last_seq.get(ticket.id) or 0) + 1, actor, "link_backend", now, None)
+        rows += _event_rows(
+            ticket, changes, (last_seq.get(ticket.id) or 0) + 1, actor, "link_backend", now, None
+        )
     session.execute(insert(TicketEvent), rows)  # its autoflush writes the rows (an executemany UPDATE)
     for ticket, _ in planned:
         session.expire(ticket, ["events"])
-        log.info("ticket.command", number=ticket.number, command="link_backend", actor=actor.name,
-                 status=ticket.status, version=ticket.version)
+        log.info(
+            "ticket.command",
+            number=ticket.number,
+            command="link_backend",
+            actor=actor.name,
+            status=ticket.status,
+            version=ticket.version,
+        )
     return len(planned)
 
 
-def edit_ticket(session: Session, ticket: Ticket, actor: Actor, now: dt.datetime, *,
-                reason: str | None = None, **fields: Any) -> list[FieldChange]:
+def edit_ticket(
+    session: Session,
+    ticket: Ticket,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    reason: str | None = None,
+    **fields: Any,
+) -> list[FieldChange]:
     """Edit intake fields (validated like a draft); a new caller_phone relinks the Caller."""
     unknown = sorted(set(fields) - set(TicketDraft.model_fields))
     if unknown:
@@ -437,34 +555,76 @@ def _set_fields(ticket: Ticket, changes: list[FieldChange], now: dt.datetime) ->
     ticket.updated_at = now
 
 
-def _event_rows(ticket: Ticket, changes: list[FieldChange], first_seq: int, actor: Actor, command: str,
-                now: dt.datetime, reason: str | None) -> list[dict[str, Any]]:
+def _event_rows(
+    ticket: Ticket,
+    changes: list[FieldChange],
+    first_seq: int,
+    actor: Actor,
+    command: str,
+    now: dt.datetime,
+    reason: str | None,
+) -> list[dict[str, Any]]:
     return [
-        {"ticket_id": ticket.id, "seq": first_seq + i, "at": now, "actor": actor.name, "actor_role": actor.role,
-         "command": command, "field": c.field, "old": encode_value(c.old), "new": encode_value(c.new),
-         "reason": reason}
+        {
+            "ticket_id": ticket.id,
+            "seq": first_seq + i,
+            "at": now,
+            "actor": actor.name,
+            "actor_role": actor.role,
+            "command": command,
+            "field": c.field,
+            "old": encode_value(c.old),
+            "new": encode_value(c.new),
+            "reason": reason,
+        }
         for i, c in enumerate(changes)
     ]
 
 
-def _insert_events(session: Session, ticket: Ticket, changes: list[FieldChange], first_seq: int, actor: Actor,
-                   command: str, now: dt.datetime, reason: str | None) -> None:
+def _insert_events(
+    session: Session,
+    ticket: Ticket,
+    changes: list[FieldChange],
+    first_seq: int,
+    actor: Actor,
+    command: str,
+    now: dt.datetime,
+    reason: str | None,
+) -> None:
     # Core executemany: one statement for all of a command's events, no ORM objects to track
     session.execute(insert(TicketEvent), _event_rows(ticket, changes, first_seq, actor, command, now, reason))
     session.expire(ticket, ["events"])  # a collection loaded earlier must not hide the new events
 
 
 def _insert_note(session: Session, ticket: Ticket, actor: Actor, now: dt.datetime, text: str) -> None:
-    seq = (session.scalar(select(func.max(TicketEvent.seq)).where(TicketEvent.ticket_id == ticket.id))
-           or 0) + 1
+    seq = (
+        session.scalar(select(func.max(TicketEvent.seq)).where(TicketEvent.ticket_id == ticket.id)) or 0
+    ) + 1
     _insert_events(session, ticket, [FieldChange(NOTE_FIELD, None, None)], seq, actor, "note", now, text)
     session.flush()
-    log.info("ticket.command", number=ticket.number, command="note", actor=actor.name,
-             status=ticket.status, version=ticket.version)
+    log.info(
+        "ticket.command",
+        number=ticket.number,
+        command="note",
+        actor=actor.name,
+        status=ticket.status,
+        version=ticket.version,
+    )
 
 
-def _insert_outbox(session: Session, ticket: Ticket, kind: str, payload: dict[str, Any], now: dt.datetime
-                   ) -> None:
-    session.execute(insert(OutboxEntry), {
-        "ticket_id": ticket.id, "kind": kind, "idempotency_key": f"{ticket.client_request_id}:{ticket.version}",
-        "payload": payload, "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now})
+def _insert_outbox(
+    session: Session, ticket: Ticket, kind: str, payload: dict[str, Any], now: dt.datetime
+) -> None:
+    session.execute(
+        insert(OutboxEntry),
+        {
+            "ticket_id": ticket.id,
+            "kind": kind,
+            "idempotency_key": f"{ticket.client_request_id}:{ticket.version}",
+            "payload": payload,
+            "state": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        },
+    )

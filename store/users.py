@@ -35,8 +35,16 @@ def _check_role(role: str) -> str:
     return role
 
 
-def add_user(session: Session, username: str, role: str, password: str, now: dt.datetime, *,
-             display_name: str = "", hasher: PasswordHasher = DEFAULT_HASHER) -> User:
+def add_user(
+    session: Session,
+    username: str,
+    role: str,
+    password: str,
+    now: dt.datetime,
+    *,
+    display_name: str = "",
+    hasher: PasswordHasher = DEFAULT_HASHER,
+) -> User:
     """Create a user in the caller's transaction."""
     username = (username or "").strip()
     if not USERNAME_RE.fullmatch(username):
@@ -48,8 +56,14 @@ def add_user(session: Session, username: str, role: str, password: str, now: dt.
         raise UserError("the display name must be at most 64 characters")
     if find_user(session, username) is not None:
         raise UserError(f"user {username!r} already exists")
-    user = User(username=username, display_name=display_name.strip(), role=role,
-                password_hash=hasher.hash(password), active=True, created_at=now)
+    user = User(
+        username=username,
+        display_name=display_name.strip(),
+        role=role,
+        password_hash=hasher.hash(password),
+        active=True,
+        created_at=now,
+    )
     try:
         with session.begin_nested():  # a concurrent duplicate only undoes this savepoint
             session.add(user)
@@ -70,8 +84,9 @@ def list_users(session: Session, *, include_inactive: bool = True) -> list[User]
     return list(session.scalars(stmt))
 
 
-def authenticate(session: Session, username: str, password: str, *,
-                 hasher: PasswordHasher = DEFAULT_HASHER) -> User | None:
+def authenticate(
+    session: Session, username: str, password: str, *, hasher: PasswordHasher = DEFAULT_HASHER
+) -> User | None:
     """The active user with this password, or None (never says which of the two was wrong).
 
     Upgrades the stored hash when the hasher's parameters changed (in the caller's transaction).
@@ -91,8 +106,9 @@ def authenticate(session: Session, username: str, password: str, *,
     return user
 
 
-def set_password(session: Session, username: str, password: str, *,
-                 hasher: PasswordHasher = DEFAULT_HASHER) -> User:
+def set_password(
+    session: Session, username: str, password: str, *, hasher: PasswordHasher = DEFAULT_HASHER
+) -> User:
     user = _existing(session, username)
     if not password:
         raise UserError("the password must not be empty")
@@ -116,6 +132,10 @@ def _existing(session: Session, username: str) -> User:
 def user_as_dict(user: User) -> dict[str, Any]:
     """JSON-ready, without the password hash."""
     return {
-        "id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role,
-        "active": user.active, "created_at": user.created_at.astimezone(dt.UTC).isoformat(),
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "active": user.active,
+        "created_at": user.created_at.astimezone(dt.UTC).isoformat(),
     }

@@ -90,7 +90,9 @@ class WorkCalendar:
         else:
             if day.year not in self._fallback_logged:
                 self._fallback_logged.add(day.year)
-                log.info("workcal.fallback_weekends", year=day.year, known_until=self.known_until().isoformat())
+                log.info(
+                    "workcal.fallback_weekends", year=day.year, known_until=self.known_until().isoformat()
+                )
             result = day.weekday() < 5
         self._memo[day] = result
         return result

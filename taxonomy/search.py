@@ -135,6 +135,8 @@ def _pinyin_unit(raw: float) -> float:
     if raw >= SUBSTRING_TIER:
         return round(0.5 + 0.5 * (raw - SUBSTRING_TIER) / (PINYIN_MAX - SUBSTRING_TIER), 4)
     return round(0.45 * max(0.0, raw - 70.0) / 30.0, 4)
+
+
 PRAISE_WORDS = ("表扬", "感谢", "锦旗", "好人好事", "点赞")
 
 
@@ -177,7 +179,9 @@ class Searcher:
 
     # --- public API ------------------------------------------------------------------------------------
 
-    def search(self, query: str, limit: int = 10, user_prior: Mapping[str, float] | None = None) -> list[Result]:
+    def search(
+        self, query: str, limit: int = 10, user_prior: Mapping[str, float] | None = None
+    ) -> list[Result]:
         """Leaves for what the operator typed, best first (at most ``limit``)."""
         if limit <= 0 or not isinstance(query, str):
             return []
@@ -243,7 +247,11 @@ class Searcher:
 
     def _rank_pinyin(self, text: str, *, substrings: bool = True, priors: bool = True) -> Ranked:
         hits = pinyin_scores(
-            self.index, text, self.config.limits, want_leaves=self.config.fuzzy_below, memo=self._substrings,
+            self.index,
+            text,
+            self.config.limits,
+            want_leaves=self.config.fuzzy_below,
+            memo=self._substrings,
             substrings=substrings,
         )
         scaled = {leaf: Hit(_pinyin_unit(h.score), h.alias) for leaf, h in hits.items()}
@@ -292,7 +300,9 @@ class Searcher:
         that match both parts (a 困人 leaf whose alias also spells dt) go first."""
         w, idx = self.config.weights, self.index
         letters = q.letters
-        whole = "".join(r.text if r.kind is not RunKind.CJK else "".join(self._syllables(r.text)) for r in q.runs)
+        whole = "".join(
+            r.text if r.kind is not RunKind.CJK else "".join(self._syllables(r.text)) for r in q.runs
+        )
         wide = replace(self.config.limits, depth=self.config.mixed_depth)
         chinese = self._rank_chinese(q, sentence=False, limits=wide, priors=False)  # priors once, at the end
         parts: list[tuple[float, Ranked]] = [
@@ -302,7 +312,8 @@ class Searcher:
             (w.mixed_whole, self._rank_pinyin(whole, substrings=False, priors=False)),
         ]
         signals: list[Signal] = [
-            (weight, {leaf: Hit(score, alias) for leaf, score, alias in ranked}, 1.0) for weight, ranked in parts
+            (weight, {leaf: Hit(score, alias) for leaf, score, alias in ranked}, 1.0)
+            for weight, ranked in parts
         ]
         fused = self._fuse(signals, wide.depth)
         first = letters[:1]
@@ -380,8 +391,10 @@ class Searcher:
         scored = []
         for leaf, score, alias in ranked:
             code = idx.leaves[leaf].code
-            boosted = score + cfg.user_boost * prior.get(code, 0.0) + cfg.popularity_boost * self._popularity.get(
-                code, 0.0
+            boosted = (
+                score
+                + cfg.user_boost * prior.get(code, 0.0)
+                + cfg.popularity_boost * self._popularity.get(code, 0.0)
             )
             scored.append((round(boosted, 4), leaf, alias))
         scored.sort(key=lambda item: (-item[0], *self._tie_key(item[1], Hit(item[0], item[2]))[1:]))

@@ -40,6 +40,7 @@ class LeafInfo:
     praise_only: bool = False  # a 表扬-only leaf: rare in traffic, never the default reading
     position: float = 0.0  # place in its domain, 0 = first: authors list the common matters first
 
+
 @dataclass(slots=True)
 class SearchIndex:
     leaves: list[LeafInfo] = field(default_factory=list)
@@ -124,7 +125,9 @@ class PrefixIndex:
     SHORT = 2
 
     @classmethod
-    def build(cls, keyed: Sequence[tuple[str, int]], bucket: int = 400, presorted: bool = False) -> PrefixIndex:
+    def build(
+        cls, keyed: Sequence[tuple[str, int]], bucket: int = 400, presorted: bool = False
+    ) -> PrefixIndex:
         """``presorted``: ``keyed`` is already in (length, key, id) order."""
         ordered = sorted(keyed)
         short: defaultdict[str, list[int]] = defaultdict(list)
@@ -145,8 +148,10 @@ class PrefixIndex:
         lo = bisect.bisect_left(self.keys, prefix)
         hi = bisect.bisect_left(self.keys, prefix[:-1] + chr(ord(prefix[-1]) + 1), lo)
         keys = self.keys
-        span = sorted(range(lo, hi), key=lambda i: (len(keys[i]), i)) if hi - lo <= 4 * cap else (
-            heapq.nsmallest(cap, range(lo, hi), key=lambda i: (len(keys[i]), i))
+        span = (
+            sorted(range(lo, hi), key=lambda i: (len(keys[i]), i))
+            if hi - lo <= 4 * cap
+            else (heapq.nsmallest(cap, range(lo, hi), key=lambda i: (len(keys[i]), i)))
         )
         return [self.ids[i] for i in span[:cap]]
 
@@ -245,8 +250,21 @@ def _node_view(node: Any) -> Mapping[str, Any]:
     return {name: getattr(node, name, None) for name in _FIELDS}
 
 
-_FIELDS = ("code", "name", "level", "parent", "path", "keywords", "pinyin", "department", "time_limit",
-           "urgency", "exclude_keywords", "natures", "active")
+_FIELDS = (
+    "code",
+    "name",
+    "level",
+    "parent",
+    "path",
+    "keywords",
+    "pinyin",
+    "department",
+    "time_limit",
+    "urgency",
+    "exclude_keywords",
+    "natures",
+    "active",
+)
 
 
 def build_index(taxonomy: Any, pinyin_fn: PinyinFn) -> SearchIndex:
@@ -307,7 +325,8 @@ def _build(taxonomy: Any, pinyin_fn: PinyinFn) -> SearchIndex:
                 exclude=tuple(w.lower() for w in node.get("exclude_keywords") or () if w),
                 praise_only=tuple(node.get("natures") or ()) == ("表扬",),
                 position=_position(idx.domain_leaves[domain_of[parent]], domain_size[parent])
-                if parent in domain_of else 0.0,
+                if parent in domain_of
+                else 0.0,
             )
         )
         idx.leaf_by_code[code] = leaf_no
@@ -359,13 +378,20 @@ def _fill_alias_table(idx: SearchIndex, rows: Sequence[_AliasRow]) -> None:
     idx.char_bigrams = dict(bigrams)
     idx.char_unigrams = dict(unigrams)
     idx.syllable_bigrams = dict(syl_bigrams)
-    for keys, blob_name, prefix_name in ((initials, "initials_blob", "initials_prefix"), (fulls, "full_blob", "full_prefix")):
-        by_length = sorted(((k, i) for i, k in enumerate(keys) if k), key=lambda item: (len(item[0]), item[0], item[1]))
+    for keys, blob_name, prefix_name in (
+        (initials, "initials_blob", "initials_prefix"),
+        (fulls, "full_blob", "full_prefix"),
+    ):
+        by_length = sorted(
+            ((k, i) for i, k in enumerate(keys) if k), key=lambda item: (len(item[0]), item[0], item[1])
+        )
         setattr(idx, blob_name, KeyBlob.build(by_length, presorted=True))
         setattr(idx, prefix_name, PrefixIndex.build(by_length, presorted=True))
 
 
-def _syllables_of(alias: str, full: str, initials: str, char_syllable: dict[str, str]) -> tuple[str, ...] | None:
+def _syllables_of(
+    alias: str, full: str, initials: str, char_syllable: dict[str, str]
+) -> tuple[str, ...] | None:
     """Syllables per character: from characters seen before when they spell ``full``, else split it."""
     known = [char_syllable.get(c) for c in alias]
     if all(known) and "".join(known) == full:  # type: ignore[arg-type]
@@ -396,4 +422,3 @@ def codes_with_prefix(idx: SearchIndex, prefix: str, limit: int) -> list[str]:
             break
         out.append(code)
     return out
-

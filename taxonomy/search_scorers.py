@@ -182,8 +182,13 @@ SubstringMemo = dict[tuple[str, str], tuple[list[int], bool]]
 
 
 def pinyin_scores(
-    idx: SearchIndex, q: str, limits: ScorerLimits, want_leaves: int, memo: SubstringMemo | None = None,
-    *, substrings: bool = True,
+    idx: SearchIndex,
+    q: str,
+    limits: ScorerLimits,
+    want_leaves: int,
+    memo: SubstringMemo | None = None,
+    *,
+    substrings: bool = True,
 ) -> LeafHits:
     """Letters only: tiered matching over initials, full keys and syllable prefixes.
 
@@ -205,7 +210,10 @@ def pinyin_scores(
     if substrings and len(hits) < limits.substring_below:
         memo = {} if memo is None else memo
         found: dict[int, None] = {}
-        for name, blob, keys in (("i", idx.initials_blob, idx.alias_initials), ("f", idx.full_blob, idx.alias_full)):
+        for name, blob, keys in (
+            ("i", idx.initials_blob, idx.alias_initials),
+            ("f", idx.full_blob, idx.alias_full),
+        ):
             found.update(dict.fromkeys(_substring(name, blob, keys, q, pool, memo)))
         _verified(hits, idx, q, (a for a in found if a not in candidates), substrings=True)
     if substrings and len(hits) < want_leaves and len(q) >= 3:
@@ -263,7 +271,10 @@ def _idf(postings: dict[str, list[int]], unit: str, total: int) -> float:
 
 
 def _count_hits(
-    postings: dict[str, list[int]], units: Iterable[str], cap: int, contains: Callable[[int, str], bool],
+    postings: dict[str, list[int]],
+    units: Iterable[str],
+    cap: int,
+    contains: Callable[[int, str], bool],
     total: int,
 ) -> tuple[Counter[int], dict[int, float], float]:
     """How many of the query's units each alias holds, the same weighted by rarity (idf), and the idf
@@ -293,7 +304,10 @@ def _count_hits(
 
 
 def _best_per_leaf(
-    idx: SearchIndex, counts: Counter[int], score: Callable[[int, int], float], refine: Callable[[int], float],
+    idx: SearchIndex,
+    counts: Counter[int],
+    score: Callable[[int, int], float],
+    refine: Callable[[int], float],
     limits: ScorerLimits,
 ) -> tuple[LeafHits, list[int]]:
     """Score every counted alias cheaply, refine the best, keep the best alias of the top leaves."""
@@ -324,8 +338,11 @@ def bigram_scores(idx: SearchIndex, runs: Sequence[str], limits: ScorerLimits) -
     if not counts:
         return _unigram_fallback(idx, runs, qchars, limits)
     return _best_per_leaf(
-        idx, counts, lambda a, n: 0.6 * n / sizes[a] + 0.25 * weighted[a] / query_idf,
-        lambda a: 0.15 * _char_cov(texts[a], qchars), limits,
+        idx,
+        counts,
+        lambda a, n: 0.6 * n / sizes[a] + 0.25 * weighted[a] / query_idf,
+        lambda a: 0.15 * _char_cov(texts[a], qchars),
+        limits,
     )
 
 
@@ -340,8 +357,11 @@ def _unigram_fallback(
         counts.update(idx.char_unigrams.get(ch, ())[:share])
     texts = idx.alias_text
     return _best_per_leaf(
-        idx, counts, lambda a, n: 0.5 * _char_cov(texts[a], qchars),
-        lambda a: 0.1 if texts[a][0] in qchars else 0.0, limits,
+        idx,
+        counts,
+        lambda a, n: 0.5 * _char_cov(texts[a], qchars),
+        lambda a: 0.1 if texts[a][0] in qchars else 0.0,
+        limits,
     )
 
 
@@ -362,15 +382,21 @@ def syllable_scores(
         idx.syllable_bigrams, qpairs, limits.posting_cap, holds, idx.alias_count
     )
     return _best_per_leaf(
-        idx, counts,
+        idx,
+        counts,
         lambda a, n: 0.6 * n / max(1, len(syllables[a] or ()) - 1) + 0.25 * weighted[a] / query_idf,
-        lambda a: 0.15 * sum(1 for s in syllables[a] or () if FUZZY_SYLLABLE.get(s, s) in qsyls)
-        / max(1, len(syllables[a] or ())),
+        lambda a: (
+            0.15
+            * sum(1 for s in syllables[a] or () if FUZZY_SYLLABLE.get(s, s) in qsyls)
+            / max(1, len(syllables[a] or ()))
+        ),
         limits,
     )
 
 
-def partial_ratio_scores(idx: SearchIndex, text: str, aliases: Iterable[int], limits: ScorerLimits) -> LeafHits:
+def partial_ratio_scores(
+    idx: SearchIndex, text: str, aliases: Iterable[int], limits: ScorerLimits
+) -> LeafHits:
     """``partial_ratio`` over candidate aliases (+ up to 1 for a similar length); aliases of ≤ 2 characters
     count × 0.85 unless they are the whole query (they fit anywhere)."""
     choices = {a: idx.alias_text[a] for a in aliases}
@@ -394,7 +420,9 @@ def qratio_scores(idx: SearchIndex, text: str, leaves: Iterable[int]) -> LeafHit
         return {}
     return {
         leaf: Hit(float(score), -1)
-        for _name, score, leaf in process.extract(text, choices, scorer=fuzz.QRatio, limit=None, score_cutoff=1)
+        for _name, score, leaf in process.extract(
+            text, choices, scorer=fuzz.QRatio, limit=None, score_cutoff=1
+        )
     }
 
 

@@ -75,8 +75,14 @@ class SoundDeviceBridge:
             info = sd.query_devices(self.device, "input")
             self.rate = int(info["default_samplerate"]) if info else audio.RATE
             block = self.rate * audio.FRAME_SAMPLES // audio.RATE
-            kwargs = {"samplerate": self.rate, "channels": 1, "dtype": "int16", "blocksize": block,
-                      "device": self.device, "latency": "low"}
+            kwargs = {
+                "samplerate": self.rate,
+                "channels": 1,
+                "dtype": "int16",
+                "blocksize": block,
+                "device": self.device,
+                "latency": "low",
+            }
             self._streams = [
                 sd.RawInputStream(callback=self._on_input, **kwargs),
                 sd.RawOutputStream(callback=self._on_output, **kwargs),

@@ -244,7 +244,9 @@ class SimLine:
         consult = self._live(consult_call_id, "answered", "held")
 
         def done() -> None:
-            self._emit(CallTransferred, call_id=call_id, target=consult.script.caller, replaces=consult_call_id)
+            self._emit(
+                CallTransferred, call_id=call_id, target=consult.script.caller, replaces=consult_call_id
+            )
             self._end(call, "local_hangup")
             self._end(consult, "remote_bye")  # the target drops the replaced consultation
 

@@ -47,19 +47,39 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_backend(tmp: Path, *, keys: Sequence[str] = ("test-key",), extra: Sequence[str] = (),
-                    scheme: str = "http", verify: ssl.SSLContext | bool = True) -> Iterator[BackendProcess]:
+def running_backend(
+    tmp: Path,
+    *,
+    keys: Sequence[str] = ("test-key",),
+    extra: Sequence[str] = (),
+    scheme: str = "http",
+    verify: ssl.SSLContext | bool = True,
+) -> Iterator[BackendProcess]:
     """The backend on its own SQLite file in ``tmp``; ``extra`` arguments (e.g. ``--cert``) are passed
     on; ``verify`` is what the start-up probe trusts (a context with the CA of a self-signed certificate)."""
     port = free_port()
     config = tmp / "config.toml"
     config.touch()
     # PYTHONPATH: an editable install made before citybackend/ existed does not map the new package
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOTLINE_CONFIG": str(config),
-           "HOTLINE_LOGGING__FILE": str(tmp / "log.jsonl"),
-           "HOTLINE_STORE__URL": f"sqlite:///{tmp / 'store.sqlite3'}"}
-    cmd = [sys.executable, "-m", "console.cli", "backend", "--port", str(port),
-           "--db", f"sqlite:///{tmp / 'backend.sqlite3'}", *[a for k in keys for a in ("--api-key", k)], *extra]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HOTLINE_CONFIG": str(config),
+        "HOTLINE_LOGGING__FILE": str(tmp / "log.jsonl"),
+        "HOTLINE_STORE__URL": f"sqlite:///{tmp / 'store.sqlite3'}",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "console.cli",
+        "backend",
+        "--port",
+        str(port),
+        "--db",
+        f"sqlite:///{tmp / 'backend.sqlite3'}",
+        *[a for k in keys for a in ("--api-key", k)],
+        *extra,
+    ]
     out = tmp / "backend.out"
     with open(out, "wb") as sink:
         proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=sink, stderr=subprocess.STDOUT)

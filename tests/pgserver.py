@@ -77,8 +77,12 @@ def running_pg() -> Iterator[PgServer]:
         from sqlalchemy.engine import make_url
 
         u = make_url(given)
-        yield PgServer(host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
-                       admin_db=u.database or "postgres")
+        yield PgServer(
+            host=u.host or "127.0.0.1",
+            port=u.port or 5432,
+            user=u.username or "postgres",
+            admin_db=u.database or "postgres",
+        )
         return
     bindir = find_pg_bin()
     if bindir is None:
@@ -90,12 +94,42 @@ def running_pg() -> Iterator[PgServer]:
         shutil.chown(base, user=run_user)
     port = free_port()
     db_user = "hotline"
-    _run_as(run_user, [str(bindir / "initdb"), "-D", str(data), "-U", db_user, "-A", "trust",
-                       "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
-    opts = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
-    _run_as(run_user, [str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"),
-                       "-w", "-t", "60", "start"])
+    _run_as(
+        run_user,
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            db_user,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ],
+    )
+    opts = (
+        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+    )
+    _run_as(
+        run_user,
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(base / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+    )
     server = PgServer(host="127.0.0.1", port=port, user=db_user)
     try:
         deadline = time.monotonic() + 30

@@ -25,8 +25,9 @@ DEMO_USER, DEMO_PASSWORD, DEMO_NAME = "demo", "demo", "演示话务员"
 FIRST_RING = 3.0  # seconds after start: the demo operator is logged in by then
 
 
-def demo_script(repeat_numbers: Sequence[str], count: int = 200, seed: int = 7,
-                first_ring: float = FIRST_RING) -> list[ScriptedCall]:
+def demo_script(
+    repeat_numbers: Sequence[str], count: int = 200, seed: int = 7, first_ring: float = FIRST_RING
+) -> list[ScriptedCall]:
     """Calls every 8-20 s: a third from numbers with history, a quarter hang up while it rings."""
     from telephony.sim import ScriptedCall
 
@@ -43,7 +44,9 @@ def demo_script(repeat_numbers: Sequence[str], count: int = 200, seed: int = 7,
             number = f"1{rng.choice('35789')}{rng.randint(100000000, 999999999)}"
         gives_up = i > 0 and rng.random() < 0.25  # the first call always waits to be answered
         hangup = rng.uniform(5, 12) if gives_up else rng.uniform(120, 300)
-        out.append(ScriptedCall(caller=number, display_name=rng.choice(names), ring_at=at, hangup_after=hangup))
+        out.append(
+            ScriptedCall(caller=number, display_name=rng.choice(names), ring_at=at, hangup_after=hangup)
+        )
         at += rng.uniform(8, 20)
     return out
 
@@ -62,8 +65,13 @@ def repeat_numbers(store: Store, limit: int = 40) -> list[str]:
     from store.models import Caller, Ticket
 
     with store.read() as s:
-        rows = s.execute(select(Caller.phone).join(Ticket, Ticket.caller_id == Caller.id).distinct()
-                         .limit(limit)).scalars().all()
+        rows = (
+            s.execute(
+                select(Caller.phone).join(Ticket, Ticket.caller_id == Caller.id).distinct().limit(limit)
+            )
+            .scalars()
+            .all()
+        )
     return [p.removeprefix("+86") for p in rows if p]
 
 
@@ -98,14 +106,18 @@ def start_backend(folder: Path, taxonomy: Any) -> LoopbackBackend:
     from citybackend.tables import create_engine
 
     key = secrets.token_urlsafe(16)
-    settings = BackendSettings(engine=create_engine(f"sqlite:///{folder / 'citybackend.sqlite3'}"),
-                               services=services_from_taxonomy(taxonomy), api_keys=[key])
+    settings = BackendSettings(
+        engine=create_engine(f"sqlite:///{folder / 'citybackend.sqlite3'}"),
+        services=services_from_taxonomy(taxonomy),
+        api_keys=[key],
+    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     # log_config None: uvicorn must not print on the terminal the console draws on
-    server = uvicorn.Server(uvicorn.Config(build_app(settings), log_config=None, log_level="warning",
-                                           access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(settings), log_config=None, log_level="warning", access_log=False)
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="citybackend", daemon=True)
     thread.start()
     return LoopbackBackend(f"http://127.0.0.1:{port}", key, server, thread)
@@ -126,22 +138,34 @@ def run_demo_ui(args: argparse.Namespace, ctx: CommandContext) -> int:
     folder = args.data_dir or Path(tempfile.mkdtemp(prefix="hotline-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'demo.sqlite3'}"
-    print(f"hotline demo: store {url}; operator {DEMO_USER}/{DEMO_PASSWORD}; starting the console…", flush=True)
+    print(
+        f"hotline demo: store {url}; operator {DEMO_USER}/{DEMO_PASSWORD}; starting the console…", flush=True
+    )
     store = open_store(url)
     backend: LoopbackBackend | None = None
     sync = None
     try:
         taxonomy = load_taxonomy(config.taxonomy.path)
-        seed(store, tickets=1000 if args.tickets is None else args.tickets, days=30, seed=7,
-             policy=config.deadlines, prefix=config.store.ticket_prefix, **_taxonomy_leaves(config))
+        seed(
+            store,
+            tickets=1000 if args.tickets is None else args.tickets,
+            days=30,
+            seed=7,
+            policy=config.deadlines,
+            prefix=config.store.ticket_prefix,
+            **_taxonomy_leaves(config),
+        )
         demo_operator(store)
         if not args.no_backend:
             backend = start_backend(folder, taxonomy)
-            config = config.model_copy(update={
-                "backend": config.backend.model_copy(update={"url": backend.url,
-                                                             "api_key": SecretStr(backend.api_key)}),
-                "sync": config.sync.model_copy(update={"enabled": True, "interval": 2.0}),
-            })
+            config = config.model_copy(
+                update={
+                    "backend": config.backend.model_copy(
+                        update={"url": backend.url, "api_key": SecretStr(backend.api_key)}
+                    ),
+                    "sync": config.sync.model_copy(update={"enabled": True, "interval": 2.0}),
+                }
+            )
         sync = _sync_thread(store, config)
         line = demo_line(repeat_numbers(store), 200 if args.calls is None else args.calls)
         _run_app(config, store, line, taxonomy, sync)
@@ -168,7 +192,15 @@ def _run_app(config: Any, store: Store, line: Any, taxonomy: Any, sync: Any) -> 
     from console import wiring
     from console.app import HotlineApp
 
-    app = HotlineApp(config, store, line, auto_login=DEMO_USER, form_factory=wiring.ticket_form,
-                     worklists=wiring.worklists, taxonomy=taxonomy, sync=sync)
+    app = HotlineApp(
+        config,
+        store,
+        line,
+        auto_login=DEMO_USER,
+        form_factory=wiring.ticket_form,
+        worklists=wiring.worklists,
+        taxonomy=taxonomy,
+        sync=sync,
+    )
     app.run()
     app.shutdown()

@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--record", metavar="DIR", help="record both directions of each call to DIR/<call_id>-rx|tx.wav"
     )
     p.add_argument(
-        "--audio-device", metavar="NAME",
+        "--audio-device",
+        metavar="NAME",
         help="bridge answered calls to this local sound device ('default'; needs the audio extra)",
     )
     p.add_argument("--max-calls", type=int, metavar="N", help="exit after N calls have ended")

@@ -14,7 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser("backend", help="run the reference Open311 city backend")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8311)
-    parser.add_argument("--db", default="sqlite:///citybackend.sqlite3", help="SQLAlchemy URL of its own tables")
+    parser.add_argument(
+        "--db", default="sqlite:///citybackend.sqlite3", help="SQLAlchemy URL of its own tables"
+    )
     parser.add_argument("--api-key", action="append", default=[], dest="api_keys", help="repeatable")
     parser.add_argument("--keys-file", type=Path, help="one api key a line")
     parser.add_argument("--cert", help="TLS certificate (PEM)")

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("console", help="the operator console (Textual): log in, take calls, file tickets")
+    p = subparsers.add_parser(
+        "console", help="the operator console (Textual): log in, take calls, file tickets"
+    )
     p.add_argument("--sim", action="store_true", help="ring simulated demo calls instead of the SIP line")
     p.add_argument("--user", metavar="NAME", help="user name proposed at the login screen")
     p.set_defaults(handler=run_console)
@@ -33,8 +35,11 @@ def make_line(config: Config, sim: bool) -> Line:
         from console.commands.agent import line_config
         from telephony.sip import SipLine
 
-        opts = argparse.Namespace(record=str(config.recording.resolved_directory) if config.recording.enabled
-                                  else None, play=None, audio_device=None)
+        opts = argparse.Namespace(
+            record=str(config.recording.resolved_directory) if config.recording.enabled else None,
+            play=None,
+            audio_device=None,
+        )
         return SipLine(line_config(config.sip, opts))
     from console.services.desk import OfflineLine
 
@@ -67,15 +72,18 @@ def run_console(args: argparse.Namespace, ctx: CommandContext) -> int:
     from console.commands.sync import build_sync_thread
 
     if args.user:
-        config = config.model_copy(update={"operator": config.operator.model_copy(update={"username": args.user})})
+        config = config.model_copy(
+            update={"operator": config.operator.model_copy(update={"username": args.user})}
+        )
     store = ctx.store
     line = make_line(config, args.sim)
     sync = build_sync_thread(store, config)
     if sync is not None:
         sync.start()
     try:
-        app = HotlineApp(config, store, line, form_factory=wiring.ticket_form, worklists=wiring.worklists,
-                         sync=sync)
+        app = HotlineApp(
+            config, store, line, form_factory=wiring.ticket_form, worklists=wiring.worklists, sync=sync
+        )
         app.run()
         app.shutdown()
     finally:

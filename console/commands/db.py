@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
 
     upgrade = actions.add_parser("upgrade", help="migrate the store to the newest schema; print the revision")
-    upgrade.add_argument("--json", action="store_true", help="print {\"revision\": ...}")
+    upgrade.add_argument("--json", action="store_true", help='print {"revision": ...}')
     upgrade.set_defaults(handler=run_upgrade)
 
     backup = actions.add_parser("backup", help="a consistent copy of the live SQLite store (online backup)")
@@ -42,8 +42,15 @@ def run_backup(args: argparse.Namespace, ctx: CommandContext) -> int:
 
     result = backup_sqlite(ctx.config.store.url or None, args.path)
     if args.json:
-        print_json({"source": str(result.source), "path": str(result.dest), "bytes": result.bytes,
-                    "pages": result.pages, "seconds": round(result.seconds, 3)})
+        print_json(
+            {
+                "source": str(result.source),
+                "path": str(result.dest),
+                "bytes": result.bytes,
+                "pages": result.pages,
+                "seconds": round(result.seconds, 3),
+            }
+        )
     else:
         print(f"backup written: {result.dest} ({result.bytes} bytes, {result.seconds:.2f} s)")
     return 0

@@ -29,10 +29,18 @@ DEMO_QUERIES = ("楼上漏水", "暖气不热乎", "nqbr", "dt困人", "包工�
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    demo = subparsers.add_parser("demo", help="run the demo: a seeded store, KPIs, search and a simulated line")
-    demo.add_argument("--data-dir", type=Path, help="where the demo store goes (default: a new temporary folder)")
-    demo.add_argument("--tickets", type=int, metavar="N", help="history to seed (default 1000; 3000 with --no-ui)")
-    demo.add_argument("--calls", type=int, metavar="N", help="simulated calls to ring (default 200; 4 with --no-ui)")
+    demo = subparsers.add_parser(
+        "demo", help="run the demo: a seeded store, KPIs, search and a simulated line"
+    )
+    demo.add_argument(
+        "--data-dir", type=Path, help="where the demo store goes (default: a new temporary folder)"
+    )
+    demo.add_argument(
+        "--tickets", type=int, metavar="N", help="history to seed (default 1000; 3000 with --no-ui)"
+    )
+    demo.add_argument(
+        "--calls", type=int, metavar="N", help="simulated calls to ring (default 200; 4 with --no-ui)"
+    )
     demo.add_argument("--no-ui", action="store_true", help="the command-line tour instead of the console")
     demo.add_argument("--no-backend", action="store_true", help="do not start the reference city backend")
     demo.set_defaults(handler=run_demo)
@@ -67,17 +75,31 @@ def run_tour(args: argparse.Namespace, ctx: CommandContext) -> int:
     try:
         taxonomy = load_taxonomy(config.taxonomy.path)
         seed_args = _taxonomy_leaves(config)
-        report = seed(store, tickets=args.tickets, days=30, seed=7, policy=config.deadlines,
-                      prefix=config.store.ticket_prefix, **seed_args)
-        print(f"   seeded {report.tickets} tickets, {report.calls} calls, {report.callers} callers "
-              f"in {report.seconds:.1f} s")
+        report = seed(
+            store,
+            tickets=args.tickets,
+            days=30,
+            seed=7,
+            policy=config.deadlines,
+            prefix=config.store.ticket_prefix,
+            **seed_args,
+        )
+        print(
+            f"   seeded {report.tickets} tickets, {report.calls} calls, {report.callers} callers "
+            f"in {report.seconds:.1f} s"
+        )
 
         print("\n== KPIs of the last 30 days (hotline kpi)")
         with store.read() as session:
-            data = compute_kpis(session, None, None, None,
-                                accept_within_hours=config.deadlines.accept_within_hours).as_json()
-        print(format_table([_row(data["total"], "(all)")],
-                           ["group", "received", "closed", *CASE_COLUMNS, "offered", *CALL_COLUMNS]))
+            data = compute_kpis(
+                session, None, None, None, accept_within_hours=config.deadlines.accept_within_hours
+            ).as_json()
+        print(
+            format_table(
+                [_row(data["total"], "(all)")],
+                ["group", "received", "closed", *CASE_COLUMNS, "offered", *CALL_COLUMNS],
+            )
+        )
 
         print("\n== classifying what callers say (hotline taxonomy search)")
         searcher = Searcher(taxonomy)
@@ -102,8 +124,11 @@ def _ring_simulated_calls(count: int) -> None:
     from telephony.sim import ScriptedCall, SimLine
 
     script = [
-        ScriptedCall(caller=f"1390412{1000 + i * 37:04d}", ring_at=0.3 + i * 0.8,
-                     hangup_after=0.4 if i % 3 == 2 else 1.5)
+        ScriptedCall(
+            caller=f"1390412{1000 + i * 37:04d}",
+            ring_at=0.3 + i * 0.8,
+            hangup_after=0.4 if i % 3 == 2 else 1.5,
+        )
         for i in range(max(0, count))
     ]
     line = SimLine(script)

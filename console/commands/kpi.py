@@ -13,20 +13,41 @@ if TYPE_CHECKING:
 
 # store.kpi.GROUPINGS (kept here so --help does not import the store; a test checks they agree)
 GROUPINGS = ("board", "department", "district", "leaf", "day")
-CASE_COLUMNS = ("completion_rate", "on_time_close_rate", "on_time_reply_rate", "timely_accept_rate",
-                "satisfaction_rate", "return_rate", "rehandle_rate", "direct_close_share")
+CASE_COLUMNS = (
+    "completion_rate",
+    "on_time_close_rate",
+    "on_time_reply_rate",
+    "timely_accept_rate",
+    "satisfaction_rate",
+    "return_rate",
+    "rehandle_rate",
+    "direct_close_share",
+)
 CALL_COLUMNS = ("answer_rate", "service_level", "abandon_rate")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    kpi = subparsers.add_parser("kpi", help="key figures: 接通率, 办结率, 按时办结率, 满意率 ... for a period")
-    kpi.add_argument("--from", dest="date_from", type=_date, metavar="DATE",
-                     help="first day (YYYY-MM-DD, Anshan time; default: the beginning)")
-    kpi.add_argument("--to", dest="date_to", type=_date, metavar="DATE",
-                     help="last day, included (YYYY-MM-DD; default: no end)")
+    kpi = subparsers.add_parser(
+        "kpi", help="key figures: 接通率, 办结率, 按时办结率, 满意率 ... for a period"
+    )
+    kpi.add_argument(
+        "--from",
+        dest="date_from",
+        type=_date,
+        metavar="DATE",
+        help="first day (YYYY-MM-DD, Anshan time; default: the beginning)",
+    )
+    kpi.add_argument(
+        "--to",
+        dest="date_to",
+        type=_date,
+        metavar="DATE",
+        help="last day, included (YYYY-MM-DD; default: no end)",
+    )
     kpi.add_argument("--by", choices=GROUPINGS, help="one row per board, department, district, leaf or day")
-    kpi.add_argument("--json", action="store_true", help="the full report as JSON (ratios with numerator and "
-                     "denominator)")
+    kpi.add_argument(
+        "--json", action="store_true", help="the full report as JSON (ratios with numerator and denominator)"
+    )
     kpi.set_defaults(handler=run_kpi)
 
 

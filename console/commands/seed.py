@@ -16,14 +16,21 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    seed = subparsers.add_parser("seed", help="write a realistic history of calls and tickets (demo, benchmarks)")
+    seed = subparsers.add_parser(
+        "seed", help="write a realistic history of calls and tickets (demo, benchmarks)"
+    )
     seed.add_argument("--tickets", type=_count, required=True, metavar="N", help="how many tickets to write")
-    seed.add_argument("--days", type=_count, default=30, metavar="D",
-                      help="spread over the last D days (default 30)")
+    seed.add_argument(
+        "--days", type=_count, default=30, metavar="D", help="spread over the last D days (default 30)"
+    )
     seed.add_argument("--seed", type=int, default=1, metavar="S", help="random seed: same S, same history")
-    seed.add_argument("--tree", choices=("taxonomy", "placeholder"), default="taxonomy",
-                      help="leaves to file tickets under: the configured taxonomy (default) or the small "
-                      "placeholder tree of store/seed.py")
+    seed.add_argument(
+        "--tree",
+        choices=("taxonomy", "placeholder"),
+        default="taxonomy",
+        help="leaves to file tickets under: the configured taxonomy (default) or the small "
+        "placeholder tree of store/seed.py",
+    )
     seed.add_argument("--json", action="store_true", help="print the summary as JSON")
     seed.set_defaults(handler=run_seed)
 
@@ -43,9 +50,16 @@ def run_seed(args: argparse.Namespace, ctx: CommandContext) -> int:
 
     config = ctx.config
     leaves = {} if args.tree == "placeholder" else _taxonomy_leaves(config)
-    report = seed(ctx.store, tickets=args.tickets, days=args.days, seed=args.seed,
-                  policy=config.deadlines, prefix=config.store.ticket_prefix,
-                  progress=_progress if sys.stderr.isatty() else None, **leaves)
+    report = seed(
+        ctx.store,
+        tickets=args.tickets,
+        days=args.days,
+        seed=args.seed,
+        policy=config.deadlines,
+        prefix=config.store.ticket_prefix,
+        progress=_progress if sys.stderr.isatty() else None,
+        **leaves,
+    )
     if sys.stderr.isatty():
         print(file=sys.stderr)
     summary = {**dataclasses.asdict(report), "days": args.days, "seed": args.seed}
@@ -54,8 +68,10 @@ def run_seed(args: argparse.Namespace, ctx: CommandContext) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(f"seeded {report.tickets} tickets ({report.events} events, {report.calls} calls, "
-              f"{report.callers} callers) over {args.days} days in {summary['seconds']} s")
+        print(
+            f"seeded {report.tickets} tickets ({report.events} events, {report.calls} calls, "
+            f"{report.callers} callers) over {args.days} days in {summary['seconds']} s"
+        )
     return 0
 
 
@@ -71,7 +87,10 @@ def _taxonomy_leaves(config: Config) -> dict[str, tuple[SeedLeaf, ...] | str]:
         departments = {d.id: d.name for d in load_departments().values()}
     except (OSError, TaxonomyFileError) as exc:
         raise CommandError(f"seed: cannot load the taxonomy: {exc} (or use --tree placeholder)") from None
-    return {"leaves": leaves_from_taxonomy(taxonomy.leaves(), departments), "taxonomy_version": taxonomy.version}
+    return {
+        "leaves": leaves_from_taxonomy(taxonomy.leaves(), departments),
+        "taxonomy_version": taxonomy.version,
+    }
 
 
 def _progress(done: int, total: int) -> None:

@@ -25,8 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="send what is ready, read the feed, then exit")
     mode.add_argument("--status", action="store_true", help="backlog, entries needing attention, breaker")
-    mode.add_argument("--retry-attention", action="store_true",
-                      help="queue the entries needing attention again (after fixing their tickets)")
+    mode.add_argument(
+        "--retry-attention",
+        action="store_true",
+        help="queue the entries needing attention again (after fixing their tickets)",
+    )
     parser.add_argument("--json", action="store_true", help="JSON output (--once, --status)")
     parser.set_defaults(handler=run_sync)
 
@@ -39,9 +42,13 @@ def build_worker(store: Store, config: Config) -> SyncWorker:
 
     if not config.backend.url:
         raise CommandError("sync: set [backend] url (or HOTLINE_BACKEND__URL) to the city backend")
-    client = Open311Client(config.backend.url, config.backend.api_key.get_secret_value(),
-                           timeout=config.backend.timeout, jurisdiction_id=config.backend.jurisdiction_id,
-                           ca_file=config.backend.ca_file)
+    client = Open311Client(
+        config.backend.url,
+        config.backend.api_key.get_secret_value(),
+        timeout=config.backend.timeout,
+        jurisdiction_id=config.backend.jurisdiction_id,
+        ca_file=config.backend.ca_file,
+    )
     settings = SyncSettings(**config.sync.model_dump(exclude={"enabled"}))
     return SyncWorker(store, client, settings)
 
@@ -63,8 +70,9 @@ def run_sync(args: argparse.Namespace, ctx: CommandContext) -> int:
         with store.read() as session:
             status = sync_status(session, ctx.config.sync.attention_after_attempts)
             attention = attention_entries(session)
-        shown: dict[str, Any] = {k: v.isoformat() if hasattr(v, "isoformat") else v
-                                 for k, v in vars(status).items()}
+        shown: dict[str, Any] = {
+            k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in vars(status).items()
+        }
         if args.json:
             print_json({**shown, "attention_entries": attention})
         else:

@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     search = actions.add_parser("search", help="rank leaves for a query (Chinese, pinyin, initials, code)")
     search.add_argument("query", nargs="?", help="what the operator types, e.g. 暖气不热, nqbr, dt困人")
-    search.add_argument("--batch", metavar="FILE", help="one query per line ('-' = stdin); one output line each")
+    search.add_argument(
+        "--batch", metavar="FILE", help="one query per line ('-' = stdin); one output line each"
+    )
     search.add_argument("--limit", type=_positive, default=10, help="results per query (default 10)")
     search.add_argument("--json", action="store_true", help="JSON: an array per query")
     search.set_defaults(handler=run_search)
@@ -171,8 +173,10 @@ def run_import(args: argparse.Namespace, ctx: CommandContext) -> int:
         print(json.dumps(outcome, ensure_ascii=False))
     else:
         state = "imported" if outcome.get("changed", True) else "unchanged"
-        print(f"{state}: version {outcome['version']} ({outcome['file']}); levels {outcome['levels']}; "
-              f"added {outcome['added']}, retired {outcome['retired']}, reactivated {outcome['reactivated']}")
+        print(
+            f"{state}: version {outcome['version']} ({outcome['file']}); levels {outcome['levels']}; "
+            f"added {outcome['added']}, retired {outcome['retired']}, reactivated {outcome['reactivated']}"
+        )
     return 0
 
 
@@ -205,8 +209,13 @@ def run_learn(args: argparse.Namespace, ctx: CommandContext) -> int:
     )
     for c in candidates:
         if args.json:
-            record = {"leaf": c.leaf_code, "keyword": c.keyword, "support": c.support,
-                      "precision": c.precision, "score": c.score}
+            record = {
+                "leaf": c.leaf_code,
+                "keyword": c.keyword,
+                "support": c.support,
+                "precision": c.precision,
+                "score": c.score,
+            }
             print(json.dumps(record, ensure_ascii=False))
         else:
             node = taxonomy.get(c.leaf_code)

@@ -11,8 +11,18 @@ from console.commands import format_table, local_times, print_json
 if TYPE_CHECKING:
     from console.cli import CommandContext
 
-LIST_COLUMNS = ["number", "status", "created_at", "nature", "board", "leaf_code", "district", "urgency",
-                "department", "deadline"]
+LIST_COLUMNS = [
+    "number",
+    "status",
+    "created_at",
+    "nature",
+    "board",
+    "leaf_code",
+    "district",
+    "urgency",
+    "department",
+    "deadline",
+]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,8 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     show.set_defaults(handler=run_show)
 
     create = actions.add_parser("create", help="file tickets from other channels (web form, app, mailbox)")
-    create.add_argument("--json-file", required=True, type=Path, metavar="FILE",
-                        help="a JSON array of tickets; prints a JSON array of the created numbers")
+    create.add_argument(
+        "--json-file",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="a JSON array of tickets; prints a JSON array of the created numbers",
+    )
     create.set_defaults(handler=run_create)
 
 
@@ -70,8 +85,12 @@ def run_show(args: argparse.Namespace, ctx: CommandContext) -> int:
         if value not in (None, "", [], 0, False) or key in ("status", "number"):
             print(f"{key:<{width}}  {value}")
     print()
-    print(format_table([local_times(e) for e in events],
-                       ["seq", "at", "actor", "actor_role", "command", "field", "old", "new", "reason"]))
+    print(
+        format_table(
+            [local_times(e) for e in events],
+            ["seq", "at", "actor", "actor_role", "command", "field", "old", "new", "reason"],
+        )
+    )
     return 0
 
 

@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add.add_argument("name", help="login name")
     add.add_argument("--role", required=True, help="operator, supervisor, trainer or admin")
     add.add_argument("--display-name", default="", help="the name shown in the console")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
     add.add_argument("--json", action="store_true", help="print the new user as JSON")
     add.set_defaults(handler=run_add)
 
@@ -70,5 +72,9 @@ def run_list(args: argparse.Namespace, ctx: CommandContext) -> int:
     if args.json:
         print_json(users)
     else:
-        print(format_table([local_times(u) for u in users], ["username", "role", "display_name", "active", "created_at"]))
+        print(
+            format_table(
+                [local_times(u) for u in users], ["username", "role", "display_name", "active", "created_at"]
+            )
+        )
     return 0

@@ -38,34 +38,62 @@ from store.calls import CallerHistory
 CATALOGUE = {
     "zh_CN": {
         "desk.form_slot": "工单表单（接听后在此填写）",
-        "msg.ready_after_call": "通话结束后将就绪", "msg.pause_after_call": "通话结束后将示忙（{reason}）",
-        "msg.disposed": "处理结果已记录", "msg.line_up": "线路已恢复", "msg.line_down": "线路断开：{why}",
-        "msg.line_error": "线路错误：{why}", "msg.waiting_abandoned": "排队来电 {number} 已挂断",
-        "msg.transferred": "已转接至 {target}", "msg.abandoned": "来电 {number} 未接即挂断",
-        "msg.call_failed": "通话异常中断：{why}", "msg.consult_up": "{target} 已接通，F7 完成转接",
-        "msg.consult_ended": "咨询通话已结束", "msg.command_refused": "操作未执行：{why}",
-        "msg.no_call": "当前没有可操作的通话", "msg.muted": "已静音", "msg.unmuted": "已取消静音",
-        "msg.bad_dtmf": "只能发送 0-9 * #", "msg.dtmf_sent": "已发送按键 {digits}",
-        "msg.bad_target": "请输入转接号码", "msg.consult_dialled": "正在呼叫 {target}（来电已保持）",
-        "msg.consult_not_up": "对方尚未接通", "msg.store_problem": "数据暂未保存（{what}），系统将继续运行",
-        "msg.no_form": "工单表单尚未接入", "msg.no_worklists": "工作清单尚未接入",
-        "msg.history_failed": "查询来电历史失败：{why}", "msg.ticket_saved": "工单已保存：{number}",
+        "msg.ready_after_call": "通话结束后将就绪",
+        "msg.pause_after_call": "通话结束后将示忙（{reason}）",
+        "msg.disposed": "处理结果已记录",
+        "msg.line_up": "线路已恢复",
+        "msg.line_down": "线路断开：{why}",
+        "msg.line_error": "线路错误：{why}",
+        "msg.waiting_abandoned": "排队来电 {number} 已挂断",
+        "msg.transferred": "已转接至 {target}",
+        "msg.abandoned": "来电 {number} 未接即挂断",
+        "msg.call_failed": "通话异常中断：{why}",
+        "msg.consult_up": "{target} 已接通，F7 完成转接",
+        "msg.consult_ended": "咨询通话已结束",
+        "msg.command_refused": "操作未执行：{why}",
+        "msg.no_call": "当前没有可操作的通话",
+        "msg.muted": "已静音",
+        "msg.unmuted": "已取消静音",
+        "msg.bad_dtmf": "只能发送 0-9 * #",
+        "msg.dtmf_sent": "已发送按键 {digits}",
+        "msg.bad_target": "请输入转接号码",
+        "msg.consult_dialled": "正在呼叫 {target}（来电已保持）",
+        "msg.consult_not_up": "对方尚未接通",
+        "msg.store_problem": "数据暂未保存（{what}），系统将继续运行",
+        "msg.no_form": "工单表单尚未接入",
+        "msg.no_worklists": "工作清单尚未接入",
+        "msg.history_failed": "查询来电历史失败：{why}",
+        "msg.ticket_saved": "工单已保存：{number}",
         "msg.critical": "紧急事项：请立即转接 {number}",
     },
     "en": {
         "desk.form_slot": "Ticket form (fill it in once the call is answered)",
-        "msg.ready_after_call": "Ready after this call", "msg.pause_after_call": "Not ready ({reason}) after this call",
-        "msg.disposed": "Disposition recorded", "msg.line_up": "Line is back", "msg.line_down": "Line down: {why}",
-        "msg.line_error": "Line error: {why}", "msg.waiting_abandoned": "Waiting call {number} hung up",
-        "msg.transferred": "Transferred to {target}", "msg.abandoned": "Caller {number} hung up before answer",
-        "msg.call_failed": "Call dropped: {why}", "msg.consult_up": "{target} answered; F7 completes the transfer",
-        "msg.consult_ended": "Consultation call ended", "msg.command_refused": "Not done: {why}",
-        "msg.no_call": "No call to act on", "msg.muted": "Muted", "msg.unmuted": "Unmuted",
-        "msg.bad_dtmf": "Only 0-9 * # can be sent", "msg.dtmf_sent": "Sent {digits}",
-        "msg.bad_target": "Type a number to transfer to", "msg.consult_dialled": "Calling {target} (caller on hold)",
-        "msg.consult_not_up": "Not answered yet", "msg.store_problem": "Not saved yet ({what}); the desk goes on",
-        "msg.no_form": "The ticket form is not available", "msg.no_worklists": "Worklists are not available",
-        "msg.history_failed": "Caller history failed: {why}", "msg.ticket_saved": "Ticket saved: {number}",
+        "msg.ready_after_call": "Ready after this call",
+        "msg.pause_after_call": "Not ready ({reason}) after this call",
+        "msg.disposed": "Disposition recorded",
+        "msg.line_up": "Line is back",
+        "msg.line_down": "Line down: {why}",
+        "msg.line_error": "Line error: {why}",
+        "msg.waiting_abandoned": "Waiting call {number} hung up",
+        "msg.transferred": "Transferred to {target}",
+        "msg.abandoned": "Caller {number} hung up before answer",
+        "msg.call_failed": "Call dropped: {why}",
+        "msg.consult_up": "{target} answered; F7 completes the transfer",
+        "msg.consult_ended": "Consultation call ended",
+        "msg.command_refused": "Not done: {why}",
+        "msg.no_call": "No call to act on",
+        "msg.muted": "Muted",
+        "msg.unmuted": "Unmuted",
+        "msg.bad_dtmf": "Only 0-9 * # can be sent",
+        "msg.dtmf_sent": "Sent {digits}",
+        "msg.bad_target": "Type a number to transfer to",
+        "msg.consult_dialled": "Calling {target} (caller on hold)",
+        "msg.consult_not_up": "Not answered yet",
+        "msg.store_problem": "Not saved yet ({what}); the desk goes on",
+        "msg.no_form": "The ticket form is not available",
+        "msg.no_worklists": "Worklists are not available",
+        "msg.history_failed": "Caller history failed: {why}",
+        "msg.ticket_saved": "Ticket saved: {number}",
         "msg.critical": "Emergency: transfer to {number} now",
     },
 }
@@ -138,17 +166,31 @@ class DeskScreen(Screen[None]):
     def refresh_view(self) -> None:
         desk = self.desk
         op = desk.operator
-        self.query_one(StatusBar).show(StatusView(
-            operator=op.display_name if op else "", state=desk.status.label,
-            seconds_in_state=desk.seconds_in_state(), line_state=desk.line_state, waiting=len(desk.waiting),
-            sync=self.sync_status(), now=desk.now(), pending_pause=desk.pending_pause,
-        ))
+        self.query_one(StatusBar).show(
+            StatusView(
+                operator=op.display_name if op else "",
+                state=desk.status.label,
+                seconds_in_state=desk.seconds_in_state(),
+                line_state=desk.line_state,
+                waiting=len(desk.waiting),
+                sync=self.sync_status(),
+                now=desk.now(),
+                pending_pause=desk.pending_pause,
+            )
+        )
         call = desk.current
         if call is None:
             view = CallView("idle")
         else:
-            view = CallView(call.state, call.caller, self._place(call.caller), desk.call_seconds(), call.muted,
-                            call.consult_target if call.consult_id else "", call.consult_up)
+            view = CallView(
+                call.state,
+                call.caller,
+                self._place(call.caller),
+                desk.call_seconds(),
+                call.muted,
+                call.consult_target if call.consult_id else "",
+                call.consult_up,
+            )
         self.query_one(CallPanel).show(view)
         wrap = self.query_one(WrapupPanel)
         in_wrapup = desk.status.state == WRAPUP
@@ -167,7 +209,9 @@ class DeskScreen(Screen[None]):
         call = update.call
         if update.kind == "ringing" and call is not None:
             self.app.bell()
-            pop.show_caller(call.call_id, call.caller, call.display_name, self._place(call.caller), ringing=True)
+            pop.show_caller(
+                call.call_id, call.caller, call.display_name, self._place(call.caller), ringing=True
+            )
             self._load_history(call.call_id, call.caller)
         elif update.kind == "answered" and call is not None:
             pop.set_ringing(False)
@@ -181,8 +225,13 @@ class DeskScreen(Screen[None]):
             if self.desk.status.state == WRAPUP:
                 self.query_one("#wrap-options", OptionList).focus()
         if update.message:
-            severity = "error" if update.kind in ("error", "line_down") or update.message == "msg.call_failed" \
-                else "warning" if update.kind in ("abandoned", "waiting") else "information"
+            severity = (
+                "error"
+                if update.kind in ("error", "line_down") or update.message == "msg.call_failed"
+                else "warning"
+                if update.kind in ("abandoned", "waiting")
+                else "information"
+            )
             self.notify(self.tr.t(update.message, **update.values), severity=severity)
         self.refresh_view()
 
@@ -264,6 +313,7 @@ class DeskScreen(Screen[None]):
             self.show_update(DeskUpdate("error", message="msg.no_call"))
             return
         if call.consult_id is not None:
+
             def consult(choice: str | None) -> None:
                 if choice == "complete":
                     self.show_update(self.desk.complete_consultation())
@@ -287,7 +337,9 @@ class DeskScreen(Screen[None]):
         if not self.desk.in_call:
             self.show_update(DeskUpdate("error", message="msg.no_call"))
             return
-        self.app.push_screen(DtmfDialog(self.tr, lambda digits: self.show_update(self.desk.send_dtmf(digits))))
+        self.app.push_screen(
+            DtmfDialog(self.tr, lambda digits: self.show_update(self.desk.send_dtmf(digits)))
+        )
 
     def action_caller_history(self) -> None:
         pop = self.query_one(RingingPop)
@@ -333,8 +385,8 @@ class DeskScreen(Screen[None]):
 
     def on_ticket_form_critical_leaf(self, message: Any) -> None:
         number = str(getattr(message, "handoff", "") or getattr(message, "number", "") or "")
-        self.notify(self.tr.t("msg.critical", number=number or "110/119/120/122"), severity="error", timeout=10)
+        self.notify(
+            self.tr.t("msg.critical", number=number or "110/119/120/122"), severity="error", timeout=10
+        )
         if self.desk.in_call:
             self.action_transfer(preselect=number)
-
-

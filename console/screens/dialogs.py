@@ -25,19 +25,27 @@ CATALOGUE = {
     "zh_CN": {
         "dlg.pause": "示忙原因（回车确认，Esc 取消）",
         "dlg.transfer": "转接：1=110 2=119 3=120 4=122；回车盲转，Ctrl+O 咨询转接，Esc 取消",
-        "dlg.transfer_number": "或输入号码", "dlg.consult": "咨询转接中",
-        "dlg.consult.complete": "完成转接", "dlg.consult.cancel": "取消咨询，恢复通话",
+        "dlg.transfer_number": "或输入号码",
+        "dlg.consult": "咨询转接中",
+        "dlg.consult.complete": "完成转接",
+        "dlg.consult.cancel": "取消咨询，恢复通话",
         "dlg.dtmf": "发送按键（0-9 * #，回车发送，Esc 关闭）",
-        "dlg.emergency.110": "110 报警", "dlg.emergency.119": "119 火警", "dlg.emergency.120": "120 急救",
+        "dlg.emergency.110": "110 报警",
+        "dlg.emergency.119": "119 火警",
+        "dlg.emergency.120": "120 急救",
         "dlg.emergency.122": "122 交通事故",
     },
     "en": {
         "dlg.pause": "Reason for not ready (Enter, Esc cancels)",
         "dlg.transfer": "Transfer: 1=110 2=119 3=120 4=122; Enter blind, Ctrl+O consult first, Esc cancel",
-        "dlg.transfer_number": "or type a number", "dlg.consult": "Consultation",
-        "dlg.consult.complete": "Complete the transfer", "dlg.consult.cancel": "Cancel, back to the caller",
+        "dlg.transfer_number": "or type a number",
+        "dlg.consult": "Consultation",
+        "dlg.consult.complete": "Complete the transfer",
+        "dlg.consult.cancel": "Cancel, back to the caller",
         "dlg.dtmf": "Send digits (0-9 * #, Enter sends, Esc closes)",
-        "dlg.emergency.110": "110 police", "dlg.emergency.119": "119 fire", "dlg.emergency.120": "120 ambulance",
+        "dlg.emergency.110": "110 police",
+        "dlg.emergency.119": "119 fire",
+        "dlg.emergency.120": "120 ambulance",
         "dlg.emergency.122": "122 traffic accident",
     },
 }
@@ -108,7 +116,9 @@ class TransferDialog(ModalScreen[TransferChoice | None]):
         *[Binding(k, f"emergency('{n}')", show=False) for k, n in EMERGENCY_KEYS.items()],
     ]
 
-    def __init__(self, translator: Translator, targets: Sequence[TransferTarget], preselect: str = "") -> None:
+    def __init__(
+        self, translator: Translator, targets: Sequence[TransferTarget], preselect: str = ""
+    ) -> None:
         super().__init__()
         self.tr = translator
         emergency = [TransferTarget(n, translator.t(f"dlg.emergency.{n}")) for n in EMERGENCY_KEYS.values()]
@@ -118,10 +128,16 @@ class TransferDialog(ModalScreen[TransferChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.tr.t("dlg.transfer"))
-            yield OptionList(*[Option(f"{t.label}  {t.number}", id=str(i)) for i, t in enumerate(self.targets)],
-                             id="targets")
-            yield Input(placeholder=self.tr.t("dlg.transfer_number"), id="number", restrict=r"[0-9*#+]*",
-                        max_length=32)
+            yield OptionList(
+                *[Option(f"{t.label}  {t.number}", id=str(i)) for i, t in enumerate(self.targets)],
+                id="targets",
+            )
+            yield Input(
+                placeholder=self.tr.t("dlg.transfer_number"),
+                id="number",
+                restrict=r"[0-9*#+]*",
+                max_length=32,
+            )
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -167,10 +183,13 @@ class ConsultDialog(_PickDialog):
 
     def __init__(self, translator: Translator, target: str, connected: bool) -> None:
         t = translator.t
-        super().__init__(f"{t('dlg.consult')}  {target}", [
-            Option(t("dlg.consult.complete"), id="complete", disabled=not connected),
-            Option(t("dlg.consult.cancel"), id="cancel"),
-        ])
+        super().__init__(
+            f"{t('dlg.consult')}  {target}",
+            [
+                Option(t("dlg.consult.complete"), id="complete", disabled=not connected),
+                Option(t("dlg.consult.cancel"), id="cancel"),
+            ],
+        )
 
 
 class DtmfDialog(ModalScreen[None]):

@@ -15,18 +15,29 @@ from console.i18n import Translator
 from console.keymap import help_rows
 
 CATALOGUE = {
-    "zh_CN": {"help.title": "快捷键（可在配置文件 [keymap] 中修改）", "help.id": "编号", "help.key": "按键",
-              "help.what": "功能", "help.close": "关闭"},
-    "en": {"help.title": "Keys (remap them in [keymap] of the config file)", "help.id": "id", "help.key": "key",
-           "help.what": "does", "help.close": "Close"},
+    "zh_CN": {
+        "help.title": "快捷键（可在配置文件 [keymap] 中修改）",
+        "help.id": "编号",
+        "help.key": "按键",
+        "help.what": "功能",
+        "help.close": "关闭",
+    },
+    "en": {
+        "help.title": "Keys (remap them in [keymap] of the config file)",
+        "help.id": "id",
+        "help.key": "key",
+        "help.what": "does",
+        "help.close": "Close",
+    },
 }
 
 
 class HelpScreen(Screen[None]):
     DEFAULT_CSS = "HelpScreen { padding: 1 2; } HelpScreen #help-title { text-style: bold; }"
 
-    def __init__(self, translator: Translator, keys: Mapping[str, str],
-                 others: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, translator: Translator, keys: Mapping[str, str], others: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__()
         self.tr, self.keys, self.others = translator, keys, others or {}
         self._bindings.bind("escape", "close", translator.t("help.close"))
@@ -46,5 +57,3 @@ class HelpScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-

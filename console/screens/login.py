@@ -20,16 +20,26 @@ from console.services.desk import READY, Operator
 
 CATALOGUE = {
     "zh_CN": {
-        "login.title": "12345 热线话务台  登录", "login.user": "用户名", "login.password": "密码",
-        "login.hint": "输入用户名和密码后回车", "login.checking": "正在验证…",
-        "login.refused": "用户名或密码错误", "login.empty": "请输入用户名和密码",
-        "login.failed": "无法登录：{why}", "login.pick": "{name}，请选择状态（回车确认）",
+        "login.title": "12345 热线话务台  登录",
+        "login.user": "用户名",
+        "login.password": "密码",
+        "login.hint": "输入用户名和密码后回车",
+        "login.checking": "正在验证…",
+        "login.refused": "用户名或密码错误",
+        "login.empty": "请输入用户名和密码",
+        "login.failed": "无法登录：{why}",
+        "login.pick": "{name}，请选择状态（回车确认）",
     },
     "en": {
-        "login.title": "12345 hotline desk  Log in", "login.user": "User name", "login.password": "Password",
-        "login.hint": "Type your user name and password, then Enter", "login.checking": "Checking…",
-        "login.refused": "Wrong user name or password", "login.empty": "Type a user name and a password",
-        "login.failed": "Cannot log in: {why}", "login.pick": "{name}, choose your state (Enter)",
+        "login.title": "12345 hotline desk  Log in",
+        "login.user": "User name",
+        "login.password": "Password",
+        "login.hint": "Type your user name and password, then Enter",
+        "login.checking": "Checking…",
+        "login.refused": "Wrong user name or password",
+        "login.empty": "Type a user name and a password",
+        "login.failed": "Cannot log in: {why}",
+        "login.pick": "{name}, choose your state (Enter)",
     },
 }
 
@@ -55,8 +65,13 @@ class LoginScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "next_field", show=False, priority=True)]
 
-    def __init__(self, translator: Translator, authenticate: Callable[[str, str], Operator | None],
-                 pause_reasons: Sequence[str], username: str = "") -> None:
+    def __init__(
+        self,
+        translator: Translator,
+        authenticate: Callable[[str, str], Operator | None],
+        pause_reasons: Sequence[str],
+        username: str = "",
+    ) -> None:
         super().__init__()
         self.tr = translator
         self.authenticate = authenticate
@@ -71,8 +86,11 @@ class LoginScreen(Screen[None]):
             yield Input(self.username, placeholder=t("login.user"), id="username", max_length=64)
             yield Input(placeholder=t("login.password"), password=True, id="password", max_length=256)
             yield Static(t("login.hint"), id="login-message")
-            yield OptionList(Option(READY, id=""), *[Option(f"示忙（{r}）", id=r) for r in self.pause_reasons],
-                             id="login-states")
+            yield OptionList(
+                Option(READY, id=""),
+                *[Option(f"示忙（{r}）", id=r) for r in self.pause_reasons],
+                id="login-states",
+            )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -111,7 +129,9 @@ class LoginScreen(Screen[None]):
         try:
             operator = self.authenticate(user, password)
         except Exception as exc:  # a store problem: say it, stay on the screen
-            self.app.call_from_thread(self._say, self.tr.t("login.failed", why=str(exc).splitlines()[0]), True)
+            self.app.call_from_thread(
+                self._say, self.tr.t("login.failed", why=str(exc).splitlines()[0]), True
+            )
             return
         self.app.call_from_thread(self._checked, operator)
 

@@ -62,26 +62,65 @@ from console.services.worklists import (
 
 CATALOGUE = {
     "zh_CN": {
-        "title": "工作清单", "title.backlog": "工作清单（回访含积压）", "tab.missed": "漏接回拨", "tab.visits": "回访",
-        "tab.sync": "同步待处理", "col.kind": "类型", "col.error": "城市平台答复", "col.created": "产生时间",
-        "kind.create": "新建", "kind.update": "更新", "key.sync": "同步", "key.requeue": "重新发送",
-        "empty.sync": "没有被城市平台拒收的工单", "msg.requeued": "工单 {number} 已重新排队发送",
+        "title": "工作清单",
+        "title.backlog": "工作清单（回访含积压）",
+        "tab.missed": "漏接回拨",
+        "tab.visits": "回访",
+        "tab.sync": "同步待处理",
+        "col.kind": "类型",
+        "col.error": "城市平台答复",
+        "col.created": "产生时间",
+        "kind.create": "新建",
+        "kind.update": "更新",
+        "key.sync": "同步",
+        "key.requeue": "重新发送",
+        "empty.sync": "没有被城市平台拒收的工单",
+        "msg.requeued": "工单 {number} 已重新排队发送",
         "err.not_supervisor": "只有班长可以重新发送",
-        "col.idx": "序号", "col.phone": "号码", "col.name": "姓名", "col.last": "最近来电", "col.missed": "未接",
-        "col.reason": "情况", "col.tries": "已拨", "col.state": "状态", "col.ticket": "工单号",
-        "col.caller": "来电人", "col.dept": "承办部门", "col.closed": "办结时间", "col.failed": "未接通",
-        "reason.cancelled": "振铃挂断", "reason.abandoned": "排队放弃", "reason.rejected": "拒接",
-        "reason.failed": "呼叫失败", "reason.other": "未接听",
-        "state.dialing": "回拨中", "state.visiting": "回访中",
-        "pager": "第 {page}/{pages} 页，共 {total} 条", "empty.missed": "没有待回拨的漏接来电",
+        "col.idx": "序号",
+        "col.phone": "号码",
+        "col.name": "姓名",
+        "col.last": "最近来电",
+        "col.missed": "未接",
+        "col.reason": "情况",
+        "col.tries": "已拨",
+        "col.state": "状态",
+        "col.ticket": "工单号",
+        "col.caller": "来电人",
+        "col.dept": "承办部门",
+        "col.closed": "办结时间",
+        "col.failed": "未接通",
+        "reason.cancelled": "振铃挂断",
+        "reason.abandoned": "排队放弃",
+        "reason.rejected": "拒接",
+        "reason.failed": "呼叫失败",
+        "reason.other": "未接听",
+        "state.dialing": "回拨中",
+        "state.visiting": "回访中",
+        "pager": "第 {page}/{pages} 页，共 {total} 条",
+        "empty.missed": "没有待回拨的漏接来电",
         "empty.visits": "没有待回访的工单",
-        "key.dial": "拨打", "key.reached": "已接通", "key.no_answer": "无人接听", "key.wrong": "号码错误",
-        "key.evaluate": "登记回访", "key.save": "保存回访", "key.close": "返回", "key.next": "下一页",
-        "key.prev": "上一页", "key.refresh": "刷新", "key.backlog": "积压", "key.missed": "漏接", "key.visits": "回访",
+        "key.dial": "拨打",
+        "key.reached": "已接通",
+        "key.no_answer": "无人接听",
+        "key.wrong": "号码错误",
+        "key.evaluate": "登记回访",
+        "key.save": "保存回访",
+        "key.close": "返回",
+        "key.next": "下一页",
+        "key.prev": "上一页",
+        "key.refresh": "刷新",
+        "key.backlog": "积压",
+        "key.missed": "漏接",
+        "key.visits": "回访",
         "form.title": "回访 {number}  {caller}  {phone}  承办部门：{dept}",
-        "form.reason": "原因（不满意时必填）", "form.fault": "部门责任，发回重办",
+        "form.reason": "原因（不满意时必填）",
+        "form.fault": "部门责任，发回重办",
         "form.hint": "Ctrl+S 保存    Esc 取消",
-        "result.满意": "满意", "result.基本满意": "基本满意", "result.不满意": "不满意", "result.未接通": "未接通",
+        "result.满意": "满意",
+        "result.基本满意": "基本满意",
+        "result.不满意": "不满意",
+        "result.未接通": "未接通",
         "msg.dialing": "正在拨打 {phone}：接通后按 1 已接通，2 无人接听，3 号码错误",
         "msg.visit_dialing": "正在拨打 {phone}：请登记回访结果（Ctrl+S 保存）",
         "msg.callback_closed": "{phone} 已回拨（{outcome}），移出清单",
@@ -89,35 +128,80 @@ CATALOGUE = {
         "msg.visit_done": "工单 {number}：{result}，已回访",
         "msg.visit_rehandle": "工单 {number}：不满意，已发回 {dept} 重办",
         "msg.visit_not_reached": "工单 {number}：未接通（第 {tries} 次），保留在清单中",
-        "msg.no_row": "请先选中一行", "msg.pick_result": "请选择回访结果",
-        "err.read_only": "培训角色只能查看，不能拨打或登记", "err.not_dialable": "号码 {phone} 无法回拨",
-        "err.dial_failed": "拨号失败：{error}", "err.gone": "该记录已不在清单中",
-        "err.no_phone": "工单 {number} 没有来电号码", "err.need_reason": "不满意需填写原因",
+        "msg.no_row": "请先选中一行",
+        "msg.pick_result": "请选择回访结果",
+        "err.read_only": "培训角色只能查看，不能拨打或登记",
+        "err.not_dialable": "号码 {phone} 无法回拨",
+        "err.dial_failed": "拨号失败：{error}",
+        "err.gone": "该记录已不在清单中",
+        "err.no_phone": "工单 {number} 没有来电号码",
+        "err.need_reason": "不满意需填写原因",
         "err.need_fault": "不满意需说明是否部门责任",
-        "err.reason_too_long": "原因有 {length} 个字，最多 {limit} 个字", "err.store": "保存失败：{error}",
-        "outcome.reached": "已接通", "outcome.no_answer": "无人接听", "outcome.wrong_number": "号码错误",
+        "err.reason_too_long": "原因有 {length} 个字，最多 {limit} 个字",
+        "err.store": "保存失败：{error}",
+        "outcome.reached": "已接通",
+        "outcome.no_answer": "无人接听",
+        "outcome.wrong_number": "号码错误",
     },
     "en": {
-        "title": "Worklists", "title.backlog": "Worklists (follow-ups with backlog)", "tab.missed": "Missed calls", "tab.visits": "Follow-up",
-        "tab.sync": "Sync attention", "col.kind": "Kind", "col.error": "City backend said", "col.created": "Queued",
-        "kind.create": "create", "kind.update": "update", "key.sync": "Sync", "key.requeue": "Send again",
-        "empty.sync": "No ticket refused by the city backend", "msg.requeued": "Ticket {number} queued again",
+        "title": "Worklists",
+        "title.backlog": "Worklists (follow-ups with backlog)",
+        "tab.missed": "Missed calls",
+        "tab.visits": "Follow-up",
+        "tab.sync": "Sync attention",
+        "col.kind": "Kind",
+        "col.error": "City backend said",
+        "col.created": "Queued",
+        "kind.create": "create",
+        "kind.update": "update",
+        "key.sync": "Sync",
+        "key.requeue": "Send again",
+        "empty.sync": "No ticket refused by the city backend",
+        "msg.requeued": "Ticket {number} queued again",
         "err.not_supervisor": "Only supervisors can send again",
-        "col.idx": "#", "col.phone": "Number", "col.name": "Name", "col.last": "Last call", "col.missed": "Missed",
-        "col.reason": "How", "col.tries": "Tried", "col.state": "State", "col.ticket": "Ticket",
-        "col.caller": "Caller", "col.dept": "Department", "col.closed": "Closed", "col.failed": "No answer",
-        "reason.cancelled": "hung up ringing", "reason.abandoned": "left the queue", "reason.rejected": "rejected",
-        "reason.failed": "failed", "reason.other": "unanswered",
-        "state.dialing": "calling", "state.visiting": "calling",
-        "pager": "page {page}/{pages}, {total} in all", "empty.missed": "No missed calls to call back",
+        "col.idx": "#",
+        "col.phone": "Number",
+        "col.name": "Name",
+        "col.last": "Last call",
+        "col.missed": "Missed",
+        "col.reason": "How",
+        "col.tries": "Tried",
+        "col.state": "State",
+        "col.ticket": "Ticket",
+        "col.caller": "Caller",
+        "col.dept": "Department",
+        "col.closed": "Closed",
+        "col.failed": "No answer",
+        "reason.cancelled": "hung up ringing",
+        "reason.abandoned": "left the queue",
+        "reason.rejected": "rejected",
+        "reason.failed": "failed",
+        "reason.other": "unanswered",
+        "state.dialing": "calling",
+        "state.visiting": "calling",
+        "pager": "page {page}/{pages}, {total} in all",
+        "empty.missed": "No missed calls to call back",
         "empty.visits": "No tickets waiting for a follow-up call",
-        "key.dial": "Dial", "key.reached": "Reached", "key.no_answer": "No answer", "key.wrong": "Wrong number",
-        "key.evaluate": "Record", "key.save": "Save", "key.close": "Back", "key.next": "Next page",
-        "key.prev": "Previous page", "key.refresh": "Refresh", "key.backlog": "Backlog", "key.missed": "Missed", "key.visits": "Follow-up",
+        "key.dial": "Dial",
+        "key.reached": "Reached",
+        "key.no_answer": "No answer",
+        "key.wrong": "Wrong number",
+        "key.evaluate": "Record",
+        "key.save": "Save",
+        "key.close": "Back",
+        "key.next": "Next page",
+        "key.prev": "Previous page",
+        "key.refresh": "Refresh",
+        "key.backlog": "Backlog",
+        "key.missed": "Missed",
+        "key.visits": "Follow-up",
         "form.title": "Follow-up {number}  {caller}  {phone}  department: {dept}",
-        "form.reason": "Reason (required when dissatisfied)", "form.fault": "Department at fault: re-handle",
+        "form.reason": "Reason (required when dissatisfied)",
+        "form.fault": "Department at fault: re-handle",
         "form.hint": "Ctrl+S save    Esc cancel",
-        "result.满意": "Satisfied", "result.基本满意": "Fairly satisfied", "result.不满意": "Dissatisfied",
+        "result.满意": "Satisfied",
+        "result.基本满意": "Fairly satisfied",
+        "result.不满意": "Dissatisfied",
         "result.未接通": "Not reached",
         "msg.dialing": "Calling {phone}: press 1 reached, 2 no answer, 3 wrong number",
         "msg.visit_dialing": "Calling {phone}: record the result (Ctrl+S saves)",
@@ -126,14 +210,20 @@ CATALOGUE = {
         "msg.visit_done": "Ticket {number}: {result}, follow-up done",
         "msg.visit_rehandle": "Ticket {number}: dissatisfied, sent back to {dept} (重办)",
         "msg.visit_not_reached": "Ticket {number}: not reached (try {tries}); stays on the list",
-        "msg.no_row": "Select a row first", "msg.pick_result": "Pick a result",
-        "err.read_only": "Trainers can look but not dial or record", "err.not_dialable": "{phone} cannot be dialled",
-        "err.dial_failed": "Dialling failed: {error}", "err.gone": "That entry is no longer on the list",
-        "err.no_phone": "Ticket {number} has no phone number", "err.need_reason": "Dissatisfied needs a reason",
+        "msg.no_row": "Select a row first",
+        "msg.pick_result": "Pick a result",
+        "err.read_only": "Trainers can look but not dial or record",
+        "err.not_dialable": "{phone} cannot be dialled",
+        "err.dial_failed": "Dialling failed: {error}",
+        "err.gone": "That entry is no longer on the list",
+        "err.no_phone": "Ticket {number} has no phone number",
+        "err.need_reason": "Dissatisfied needs a reason",
         "err.need_fault": "Dissatisfied needs to say whether the department is at fault",
         "err.reason_too_long": "The reason has {length} characters; at most {limit}",
         "err.store": "Could not save: {error}",
-        "outcome.reached": "reached", "outcome.no_answer": "no answer", "outcome.wrong_number": "wrong number",
+        "outcome.reached": "reached",
+        "outcome.no_answer": "no answer",
+        "outcome.wrong_number": "wrong number",
     },
 }
 
@@ -237,8 +327,15 @@ class WorklistsScreen(Screen[None]):
             super().__init__()
             self.key, self.text = key, text
 
-    def __init__(self, service: WorklistService, translator: Translator, *,
-                 refresh_seconds: float | None = 30.0, name: str | None = None, id: str | None = None) -> None:
+    def __init__(
+        self,
+        service: WorklistService,
+        translator: Translator,
+        *,
+        refresh_seconds: float | None = 30.0,
+        name: str | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id)
         self.service = service
         self.tr = translator.with_catalogues([CATALOGUE])
@@ -255,10 +352,15 @@ class WorklistsScreen(Screen[None]):
         self.loads = 0  # pages applied (tests wait on it)
         # the class bindings (ours plus the Screen's focus keys) with descriptions in this language
         described = {bid: self.tr.t(text) for _, _, text, bid in KEYS}
-        self._bindings = BindingsMap.from_keys({
-            key: [dataclasses.replace(b, description=described[b.id]) if b.id in described else b for b in found]
-            for key, found in self._bindings.key_to_bindings.items()
-        })
+        self._bindings = BindingsMap.from_keys(
+            {
+                key: [
+                    dataclasses.replace(b, description=described[b.id]) if b.id in described else b
+                    for b in found
+                ]
+                for key, found in self._bindings.key_to_bindings.items()
+            }
+        )
 
     # --- layout -----------------------------------------------------------------------------------
 
@@ -298,7 +400,9 @@ class WorklistsScreen(Screen[None]):
         for selector, columns in tables:
             table = self.query_one(selector, DataTable)
             for column in columns:
-                table.add_column(t(f"col.{column}"), key=column, width=state_width if column == "state" else None)
+                table.add_column(
+                    t(f"col.{column}"), key=column, width=state_width if column == "state" else None
+                )
         missed = self.query_one("#wl-missed", DataTable)
         missed.focus()
         self.reload()
@@ -327,43 +431,80 @@ class WorklistsScreen(Screen[None]):
         pages: list[tuple[str, Page]] = [("missed", message.missed), ("visits", message.due)]
         self.placed = {k: v for k, v in self.placed.items() if k in self.missed_rows or k in self.due_rows}
         with self.app.batch_update():
-            sync_table(self.query_one("#wl-missed", DataTable), MISSED_COLUMNS,
-                       [(r.key, self._missed_cells(message.missed.first + i, r))
-                        for i, r in enumerate(message.missed.rows)])
-            sync_table(self.query_one("#wl-visits", DataTable), VISIT_COLUMNS,
-                       [(r.key, self._due_cells(message.due.first + i, r)) for i, r in enumerate(message.due.rows)])
+            sync_table(
+                self.query_one("#wl-missed", DataTable),
+                MISSED_COLUMNS,
+                [
+                    (r.key, self._missed_cells(message.missed.first + i, r))
+                    for i, r in enumerate(message.missed.rows)
+                ],
+            )
+            sync_table(
+                self.query_one("#wl-visits", DataTable),
+                VISIT_COLUMNS,
+                [(r.key, self._due_cells(message.due.first + i, r)) for i, r in enumerate(message.due.rows)],
+            )
             self._pager("#wl-missed-pager", message.missed, "empty.missed")
             self._pager("#wl-visits-pager", message.due, "empty.visits")
             if message.held is not None:
                 self.sync_page_no = message.held.page
                 self.sync_rows = {r.key: r for r in message.held.rows}
-                sync_table(self.query_one("#wl-sync", DataTable), SYNC_COLUMNS,
-                           [(r.key, self._sync_cells(message.held.first + i, r))
-                            for i, r in enumerate(message.held.rows)])
+                sync_table(
+                    self.query_one("#wl-sync", DataTable),
+                    SYNC_COLUMNS,
+                    [
+                        (r.key, self._sync_cells(message.held.first + i, r))
+                        for i, r in enumerate(message.held.rows)
+                    ],
+                )
                 self._pager("#wl-sync-pager", message.held, "empty.sync")
                 pages.append(("sync", message.held))
             for pane, page in pages:
-                self.query_one(TabbedContent).get_tab(pane).label = f"{t('tab.' + pane)} ({shown_total(page)})"
+                self.query_one(TabbedContent).get_tab(
+                    pane
+                ).label = f"{t('tab.' + pane)} ({shown_total(page)})"
         self.loads += 1
 
     def _pager(self, selector: str, page: Page, empty: str) -> None:
         t = self.tr.t
-        text = t(empty) if not page.total else t("pager", page=page.page + 1, pages=page.pages,
-                                                  total=shown_total(page))
+        text = (
+            t(empty)
+            if not page.total
+            else t("pager", page=page.page + 1, pages=page.pages, total=shown_total(page))
+        )
         self.query_one(selector, Static).update(text)
 
     def _missed_cells(self, index: int, row: MissedRow) -> tuple[str, ...]:
         t = self.tr.t
-        reason = f"reason.{row.end_reason}" if row.end_reason in ("cancelled", "abandoned", "rejected", "failed") \
+        reason = (
+            f"reason.{row.end_reason}"
+            if row.end_reason in ("cancelled", "abandoned", "rejected", "failed")
             else "reason.other"
+        )
         state = t("state.dialing") if row.key in self.placed else ""
-        return (str(index + 1), row.phone, row.name or "", local_minute(row.last_at), str(row.missed), t(reason),
-                str(row.tries), state)
+        return (
+            str(index + 1),
+            row.phone,
+            row.name or "",
+            local_minute(row.last_at),
+            str(row.missed),
+            t(reason),
+            str(row.tries),
+            state,
+        )
 
     def _due_cells(self, index: int, row: DueRow) -> tuple[str, ...]:
         state = self.tr.t("state.visiting") if row.key in self.placed else ""
-        return (str(index + 1), row.number, row.caller or "", row.phone or "", row.department or "",
-                local_minute(row.closed_at), str(row.failed_attempts), state)
+        return (
+            str(index + 1),
+            row.number,
+            row.caller or "",
+            row.phone or "",
+            row.department or "",
+            local_minute(row.closed_at),
+            str(row.failed_attempts),
+            state,
+        )
 
     def _sync_cells(self, index: int, row: SyncRow) -> tuple[str, ...]:
         kind = self.tr.t(f"kind.{row.kind}") if row.kind in ("create", "update") else row.kind
@@ -393,7 +534,10 @@ class WorklistsScreen(Screen[None]):
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         rows: dict[str, MissedRow] | dict[str, DueRow] | dict[str, SyncRow] = {
-            "missed": self.missed_rows, "visits": self.due_rows, "sync": self.sync_rows}[self.active_list]
+            "missed": self.missed_rows,
+            "visits": self.due_rows,
+            "sync": self.sync_rows,
+        }[self.active_list]
         return rows.get(key or "")
 
     def _selected_as(self, kind: type[R]) -> R | None:
@@ -456,7 +600,9 @@ class WorklistsScreen(Screen[None]):
         """回访 of yesterday only, or also the older ones still waiting (积压)."""
         self.service.backlog = not self.service.backlog
         self.due_page_no = 0
-        self.query_one("#wl-title", Static).update(self.tr.t("title.backlog" if self.service.backlog else "title"))
+        self.query_one("#wl-title", Static).update(
+            self.tr.t("title.backlog" if self.service.backlog else "title")
+        )
         self.reload()
 
     def action_requeue(self) -> None:
@@ -484,8 +630,11 @@ class WorklistsScreen(Screen[None]):
     @work(thread=True, group="worklists-act", exit_on_error=False)
     def _dial(self, row: MissedRow | DueRow) -> None:
         try:
-            placed = (self.service.call_back(row) if isinstance(row, MissedRow)
-                      else self.service.call_for_visit(row))
+            placed = (
+                self.service.call_back(row)
+                if isinstance(row, MissedRow)
+                else self.service.call_for_visit(row)
+            )
         except Exception as exc:
             self.post_message(self.Done(self._error_text(exc), error=True))
             return
@@ -493,8 +642,10 @@ class WorklistsScreen(Screen[None]):
 
     def on_worklists_screen_call_placed(self, message: CallPlaced) -> None:
         placed = message.placed
-        key = next((k for k, r in self.missed_rows.items() if placed.kind == "missed" and r.call_id == placed.ref),
-                   f"t{placed.ref}" if placed.kind == "visit" else None)
+        key = next(
+            (k for k, r in self.missed_rows.items() if placed.kind == "missed" and r.call_id == placed.ref),
+            f"t{placed.ref}" if placed.kind == "visit" else None,
+        )
         if key is None:
             return
         self.placed[key] = placed
@@ -520,8 +671,11 @@ class WorklistsScreen(Screen[None]):
         except Exception as exc:
             self.post_message(self.Done(self._error_text(exc), error=True))
             return
-        text = (t("msg.callback_closed", phone=row.phone, outcome=t(f"outcome.{outcome}")) if rec.closed
-                else t("msg.callback_again", phone=row.phone, tries=rec.tries))
+        text = (
+            t("msg.callback_closed", phone=row.phone, outcome=t(f"outcome.{outcome}"))
+            if rec.closed
+            else t("msg.callback_again", phone=row.phone, tries=rec.tries)
+        )
         self.post_message(self.Recorded(row.key, text))
 
     def action_open_form(self) -> None:
@@ -532,9 +686,15 @@ class WorklistsScreen(Screen[None]):
         self.form_row = row
         placed = self.placed.get(row.key)
         self.form_call = placed.call_id if placed else None
-        self.query_one("#wl-form-title", Static).update(self.tr.t(
-            "form.title", number=row.number, caller=row.caller or "", phone=row.phone or "",
-            dept=row.department or "-"))
+        self.query_one("#wl-form-title", Static).update(
+            self.tr.t(
+                "form.title",
+                number=row.number,
+                caller=row.caller or "",
+                phone=row.phone or "",
+                dept=row.department or "-",
+            )
+        )
         self.query_one("#wl-form").add_class("-open")
         self.query_one("#wl-result", RadioSet).focus()
         self.refresh_bindings()
@@ -572,11 +732,14 @@ class WorklistsScreen(Screen[None]):
         self._save_visit(row, result, reason, fault, self.form_call)
 
     @work(thread=True, group="worklists-act", exit_on_error=False)
-    def _save_visit(self, row: DueRow, result: str, reason: str, fault: bool | None, call_id: str | None) -> None:
+    def _save_visit(
+        self, row: DueRow, result: str, reason: str, fault: bool | None, call_id: str | None
+    ) -> None:
         t = self.tr.t
         try:
-            rec = self.service.record_visit(row.ticket_id, result, reason=reason, department_at_fault=fault,
-                                            call_id=call_id)
+            rec = self.service.record_visit(
+                row.ticket_id, result, reason=reason, department_at_fault=fault, call_id=call_id
+            )
         except Exception as exc:  # the form stays open with what was typed
             self.post_message(self.Done(self._error_text(exc), error=True))
             return
@@ -597,4 +760,3 @@ class WorklistsScreen(Screen[None]):
 
     def on_worklists_screen_done(self, message: Done) -> None:
         self._say(message.text, error=message.error)
-

@@ -70,7 +70,11 @@ _Job = tuple[str, str, Callable[[Session], object]]
 
 
 def ringing_history(
-    store: Store, phone: str, *, exclude_call_id: str | None = None, now: dt.datetime | None = None,
+    store: Store,
+    phone: str,
+    *,
+    exclude_call_id: str | None = None,
+    now: dt.datetime | None = None,
     days: int = 30,
 ) -> calls.CallerHistory:
     """The caller's tickets and recent calls for the ringing pop (see ``store.calls.caller_history``)."""
@@ -118,9 +122,20 @@ class CallLog:
     def dialed(self, call_id: str, number: str, at: dt.datetime | None = None) -> None:
         """Record an outbound call the moment ``line.dial`` returned its id (never raises)."""
         when = at or self.now()  # now, not when a background writer gets to it
-        self._write("dialed", call_id, lambda s: calls.open_call(
-            s, call_id=call_id, direction="out", remote_number=number, display_name=None,
-            at=when, user_id=self.user_id, queue=self.queue))
+        self._write(
+            "dialed",
+            call_id,
+            lambda s: calls.open_call(
+                s,
+                call_id=call_id,
+                direction="out",
+                remote_number=number,
+                display_name=None,
+                at=when,
+                user_id=self.user_id,
+                queue=self.queue,
+            ),
+        )
 
     def on_event(self, event: Event) -> None:
         """Turn one telephony event into store rows (see the module docstring); never raises."""
@@ -190,15 +205,30 @@ class CallLog:
 
     def _apply(self, s: Session, event: Event, call_id: str, at: dt.datetime) -> None:
         if isinstance(event, CallOffered):
-            calls.open_call(s, call_id=call_id, direction="in", remote_number=event.caller,
-                            display_name=event.display_name or None, at=at, user_id=self.user_id,
-                            queue=self.queue)
+            calls.open_call(
+                s,
+                call_id=call_id,
+                direction="in",
+                remote_number=event.caller,
+                display_name=event.display_name or None,
+                at=at,
+                user_id=self.user_id,
+                queue=self.queue,
+            )
             log.info("call_log.offered", call_id=call_id, caller=mask_phone(event.caller))
             self._state(s, "振铃", at)
         elif isinstance(event, CallRinging):
             if calls.get_call(s, call_id) is None:
-                calls.open_call(s, call_id=call_id, direction="out", remote_number=event.callee,
-                                display_name=None, at=at, user_id=self.user_id, queue=self.queue)
+                calls.open_call(
+                    s,
+                    call_id=call_id,
+                    direction="out",
+                    remote_number=event.callee,
+                    display_name=None,
+                    at=at,
+                    user_id=self.user_id,
+                    queue=self.queue,
+                )
             else:
                 calls.add_call_event(s, call_id, "ringing", at)
         elif isinstance(event, CallAnswered):
@@ -209,8 +239,9 @@ class CallLog:
                 calls.set_recording(s, call_id, str(self.recording_dir / call_id))
             self._state(s, "通话中", at)
         elif isinstance(event, CallHeld | CallResumed):
-            calls.add_call_event(s, call_id, "held" if isinstance(event, CallHeld) else "resumed", at,
-                                 {"by": event.by})
+            calls.add_call_event(
+                s, call_id, "held" if isinstance(event, CallHeld) else "resumed", at, {"by": event.by}
+            )
             self._state(s, "保持" if isinstance(event, CallHeld) else "通话中", at)
         elif isinstance(event, Dtmf):
             calls.add_call_event(s, call_id, "dtmf", at, {"digit": event.digit})

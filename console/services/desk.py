@@ -47,11 +47,27 @@ from telephony.line import Line, LineCommandError
 
 log = structlog.get_logger(__name__)
 
-READY, PAUSED, RINGING, TALKING, HELD, WRAPUP, OFFLINE = "就绪", "示忙", "振铃", "通话中", "保持", "话后整理", "离线"
+READY, PAUSED, RINGING, TALKING, HELD, WRAPUP, OFFLINE = (
+    "就绪",
+    "示忙",
+    "振铃",
+    "通话中",
+    "保持",
+    "话后整理",
+    "离线",
+)
 CallState = Literal["ringing", "dialing", "talking", "held", "ended"]
 LineState = Literal["starting", "up", "down"]
 # what the operator records at the end of a call (≤ 32 characters each: store.calls.set_disposition)
-DISPOSITIONS: tuple[str, ...] = ("已建工单", "咨询已答复", "已转接", "重复来电", "无声/骚扰", "打错电话", "其他")
+DISPOSITIONS: tuple[str, ...] = (
+    "已建工单",
+    "咨询已答复",
+    "已转接",
+    "重复来电",
+    "无声/骚扰",
+    "打错电话",
+    "其他",
+)
 MAX_PENDING_WRITES = 5000
 MAX_UNKNOWN = 64  # events of calls we did not know yet (an outbound call's answer can beat its id)
 
@@ -123,8 +139,9 @@ class DeskUpdate:
 class StoreWriter:
     """One background thread doing store transactions in order; failures go to ``on_problem``."""
 
-    def __init__(self, store: Store, on_problem: Callable[[str], None],
-                 barrier: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self, store: Store, on_problem: Callable[[str], None], barrier: Callable[[], object] | None = None
+    ) -> None:
         self.store = store
         self.on_problem = on_problem
         # run before each job, outside any transaction: the call log's writer catching up, so the
@@ -259,8 +276,10 @@ class DeskService:
         self.status = AgentStatus(state, reason, at)
         op, sid = self.operator, self.session_id
         if op is not None:
-            self.writer.submit("agent_state", lambda s: calls.set_agent_state(
-                s, op.user_id, state, at, reason=reason, session_id=sid))
+            self.writer.submit(
+                "agent_state",
+                lambda s: calls.set_agent_state(s, op.user_id, state, at, reason=reason, session_id=sid),
+            )
 
     @property
     def in_call(self) -> bool:
@@ -334,7 +353,11 @@ class DeskService:
             return DeskUpdate("none", message="msg.disposed" if disposition else "")
         self._set_state(READY)
         update = self._ring_next()
-        return update if update.kind != "none" else DeskUpdate("none", message="msg.disposed" if disposition else "")
+        return (
+            update
+            if update.kind != "none"
+            else DeskUpdate("none", message="msg.disposed" if disposition else "")
+        )
 
     def _ring_next(self) -> DeskUpdate:
         if self.current is not None or self.status.state != READY or not self.waiting:
@@ -350,7 +373,9 @@ class DeskService:
         if isinstance(event, Registered):
             was = self.line_state
             self.line_state, self.line_detail = "up", ""
-            return DeskUpdate("line_up" if was == "down" else "none", message="msg.line_up" if was == "down" else "")
+            return DeskUpdate(
+                "line_up" if was == "down" else "none", message="msg.line_up" if was == "down" else ""
+            )
         if isinstance(event, RegistrationFailed):
             self.line_state, self.line_detail = "down", event.why
             return DeskUpdate("line_down", message="msg.line_down", values={"why": event.why or "—"})
@@ -364,7 +389,9 @@ class DeskService:
         if call_id in self.waiting:
             if isinstance(event, CallEnded):
                 gone = self.waiting.pop(call_id)
-                return DeskUpdate("waiting", gone, message="msg.waiting_abandoned", values={"number": gone.masked})
+                return DeskUpdate(
+                    "waiting", gone, message="msg.waiting_abandoned", values={"number": gone.masked}
+                )
             return DeskUpdate("none")
         call = self.current
         if call is not None and call_id == call.consult_id:
@@ -461,8 +488,9 @@ class DeskService:
     def _consult_event(self, call: LiveCall, event: Event) -> DeskUpdate:
         if isinstance(event, CallAnswered):
             call.consult_up = True
-            return DeskUpdate("consult_answered", call, message="msg.consult_up",
-                              values={"target": call.consult_target})
+            return DeskUpdate(
+                "consult_answered", call, message="msg.consult_up", values={"target": call.consult_target}
+            )
         if isinstance(event, CallEnded):
             call.consult_id, call.consult_up = None, False
             return DeskUpdate("consult_ended", call, message="msg.consult_ended")
@@ -550,8 +578,11 @@ class DeskService:
             return checked
         call, target = checked
         self._call_event(call.call_id, "transfer_requested", {"target": target, "mode": "blind"})
-        return self._transfer(call, TransferRequest(target, label, "blind"),
-                              lambda: self.line.blind_transfer(call.call_id, target))
+        return self._transfer(
+            call,
+            TransferRequest(target, label, "blind"),
+            lambda: self.line.blind_transfer(call.call_id, target),
+        )
 
     def _transfer(self, call: LiveCall, request: TransferRequest, fn: Callable[[], object]) -> DeskUpdate:
         call.transfer_pending = request  # its confirmation (CallTransferred) comes back as an event
@@ -573,7 +604,9 @@ class DeskService:
         try:
             consult = self.line.dial(target)
         except Exception as exc:
-            return DeskUpdate("error", message="msg.command_refused", values={"why": str(exc) or type(exc).__name__})
+            return DeskUpdate(
+                "error", message="msg.command_refused", values={"why": str(exc) or type(exc).__name__}
+            )
         call.consult_id, call.consult_target, call.consult_up = consult, target, False
         call.consult_label = label
         if self.call_log is not None:
@@ -589,10 +622,16 @@ class DeskService:
         if not call.consult_up:
             return DeskUpdate("error", message="msg.consult_not_up")
         consult = call.consult_id
-        self._call_event(call.call_id, "transfer_requested",
-                         {"target": call.consult_target, "mode": "attended", "consult_call_id": consult})
-        return self._transfer(call, TransferRequest(call.consult_target, call.consult_label, "attended"),
-                              lambda: self.line.attended_transfer(call.call_id, consult))
+        self._call_event(
+            call.call_id,
+            "transfer_requested",
+            {"target": call.consult_target, "mode": "attended", "consult_call_id": consult},
+        )
+        return self._transfer(
+            call,
+            TransferRequest(call.consult_target, call.consult_label, "attended"),
+            lambda: self.line.attended_transfer(call.call_id, consult),
+        )
 
     def cancel_consultation(self) -> DeskUpdate:
         call = self.current
@@ -611,7 +650,9 @@ class DeskService:
         if call_id is None:
             call = self.current or self.last_call
         else:
-            call = next((c for c in (self.current, self.last_call) if c is not None and c.call_id == call_id), None)
+            call = next(
+                (c for c in (self.current, self.last_call) if c is not None and c.call_id == call_id), None
+            )
         if call is not None:
             call.ticket_id = ticket_id
             self._note_transfers(call)
@@ -623,7 +664,7 @@ class DeskService:
             return
         op = self.operator
         actor = Actor(op.username, op.role, op.user_id) if op is not None else Actor("system", "system")
-        for request in call.transferred[call.noted.get(ticket_id, 0):]:
+        for request in call.transferred[call.noted.get(ticket_id, 0) :]:
             self.writer.submit("ticket_note", note_job(ticket_id, actor, self.now(), request.text))
         call.noted[ticket_id] = len(call.transferred)
 

@@ -42,8 +42,12 @@ def _draft_max_length(name: str) -> int:
 # what the store accepts, and the form's own fields ("when" goes into the description; "answer" is
 # the 直接办结 reply)
 MAX_LENGTHS: Mapping[str, int] = {
-    **{name: _draft_max_length(name) for name in ("description", "address", "caller_name", "street", "district")},
-    "when": 200, "answer": 4000,
+    **{
+        name: _draft_max_length(name)
+        for name in ("description", "address", "caller_name", "street", "district")
+    },
+    "when": 200,
+    "answer": 4000,
 }
 NATURES_WITHOUT_PLACE = frozenset({"咨询", "建议", "表扬"})
 PLACE_FIELDS = frozenset({"地址", "小区名称"})
@@ -170,8 +174,9 @@ def valid_phone(text: str) -> bool:
     return True
 
 
-def check_form(form: FormData, mode: Mode, *, leaf_known: bool, leaf_required: tuple[str, ...] = ()
-               ) -> GateResult:
+def check_form(
+    form: FormData, mode: Mode, *, leaf_known: bool, leaf_required: tuple[str, ...] = ()
+) -> GateResult:
     """The 五要素 gate and the store's limits for ``mode``; nothing is changed."""
     f = form.cleaned()
     present = {

@@ -111,8 +111,10 @@ class GateRefused(ValueError):
 
     def __init__(self, result: GateResult) -> None:
         self.result = result
-        super().__init__(f"incomplete ticket: missing {', '.join(result.missing) or '-'}; "
-                         f"problems {', '.join(p.key + ':' + p.field for p in result.problems) or '-'}")
+        super().__init__(
+            f"incomplete ticket: missing {', '.join(result.missing) or '-'}; "
+            f"problems {', '.join(p.key + ':' + p.field for p in result.problems) or '-'}"
+        )
 
 
 class TicketDesk:
@@ -153,7 +155,9 @@ class TicketDesk:
 
     @cached_property
     def deadlines(self) -> DeadlineCalculator:
-        return self._deadlines or DeadlineCalculator(leaf_limits=leaf_limits_from_catalogue(self.taxonomy.leaves()))
+        return self._deadlines or DeadlineCalculator(
+            leaf_limits=leaf_limits_from_catalogue(self.taxonomy.leaves())
+        )
 
     # --- in memory (UI loop) -----------------------------------------------------------------------
 
@@ -174,12 +178,17 @@ class TicketDesk:
 
     def _facts(self, node: Node) -> LeafFacts:
         return LeafFacts(
-            code=node.code, path=node.path, department=self.department_name(node.department),
+            code=node.code,
+            path=node.path,
+            department=self.department_name(node.department),
             co_departments=tuple(self.department_name(d) for d in node.co_departments),
             time_limit=str(node.time_limit) if node.time_limit else "",
             urgency=URGENCY_OF_LEAF.get(node.urgency, "一般"),
-            critical=node.urgency == "critical" or node.handoff is not None, handoff=node.handoff,
-            board=node.board, natures=node.natures, required_fields=node.required_fields,
+            critical=node.urgency == "critical" or node.handoff is not None,
+            handoff=node.handoff,
+            board=node.board,
+            natures=node.natures,
+            required_fields=node.required_fields,
             answer=node.answer or None,
         )
 
@@ -191,8 +200,9 @@ class TicketDesk:
 
     def check(self, form: FormData, mode: Mode = "dispatch") -> GateResult:
         facts = self.leaf(form.leaf_code)
-        return check_form(form, mode, leaf_known=facts is not None,
-                          leaf_required=facts.required_fields if facts else ())
+        return check_form(
+            form, mode, leaf_known=facts is not None, leaf_required=facts.required_fields if facts else ()
+        )
 
     # --- store (worker threads) -----------------------------------------------------------------------
 
@@ -208,18 +218,40 @@ class TicketDesk:
         if not conditions:
             return []
         since = self.clock() - self.duplicate_window
-        stmt = (select(Ticket).where(or_(*conditions), Ticket.created_at >= since,
-                                     Ticket.status.not_in((MERGED, ARCHIVED)),
-                                     Ticket.client_request_id != f.request_id)
-                .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(MAX_DUPLICATES))
+        stmt = (
+            select(Ticket)
+            .where(
+                or_(*conditions),
+                Ticket.created_at >= since,
+                Ticket.status.not_in((MERGED, ARCHIVED)),
+                Ticket.client_request_id != f.request_id,
+            )
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(MAX_DUPLICATES)
+        )
         with self.store.read() as s:
-            return [Duplicate(t.id, t.number, t.status, t.created_at, t.leaf_code, t.address,
-                              same_caller=bool(phone) and t.caller_phone == phone,
-                              same_place=bool(f.leaf_code) and t.leaf_code == f.leaf_code and t.address == f.address)
-                    for t in s.scalars(stmt)]
+            return [
+                Duplicate(
+                    t.id,
+                    t.number,
+                    t.status,
+                    t.created_at,
+                    t.leaf_code,
+                    t.address,
+                    same_caller=bool(phone) and t.caller_phone == phone,
+                    same_place=bool(f.leaf_code) and t.leaf_code == f.leaf_code and t.address == f.address,
+                )
+                for t in s.scalars(stmt)
+            ]
 
-    def save(self, form: FormData, call: CallContext | None = None, *, mode: Mode = "dispatch",
-             merge_into: str | None = None) -> SaveResult:
+    def save(
+        self,
+        form: FormData,
+        call: CallContext | None = None,
+        *,
+        mode: Mode = "dispatch",
+        merge_into: str | None = None,
+    ) -> SaveResult:
         """受理 plus 派单 / 直接办结 / 并单 in one transaction (see the module docstring)."""
         if mode == "merge" and not merge_into:
             raise TicketError("merge needs the number of the ticket to merge into")
@@ -232,23 +264,40 @@ class TicketDesk:
         draft = draft_from(self._draft_fields(f))
         now = self.clock()
         with self.store.session() as s:
-            ticket = create_ticket(s, draft, self.actor, now, client_request_id=f.request_id, prefix=self.prefix)
+            ticket = create_ticket(
+                s, draft, self.actor, now, client_request_id=f.request_id, prefix=self.prefix
+            )
             if ticket.status == RECEIVED:  # not a retry of a save that already went through
                 if f.query:  # (what was typed, leaf chosen): mined by ``hotline taxonomy learn``
-                    s.add(TaxonomyChoice(at=now, user_id=self.user_id, query=f.query[:200], leaf_code=f.leaf_code,
-                                         rank=f.leaf_rank or None))
+                    s.add(
+                        TaxonomyChoice(
+                            at=now,
+                            user_id=self.user_id,
+                            query=f.query[:200],
+                            leaf_code=f.leaf_code,
+                            rank=f.leaf_rank or None,
+                        )
+                    )
                 if mode == "merge":
                     apply_command(s, ticket, "merge", self.actor, now, parent_number=merge_into)
                 elif mode == "direct_close":
                     apply_command(s, ticket, "close_direct", self.actor, now, answer=f.answer)
                 else:
-                    apply_command(s, ticket, "dispatch", self.actor, now, deadlines=self.deadlines,
-                                  department=self._department(facts, f.district),
-                                  co_departments=list(facts.co_departments))
+                    apply_command(
+                        s,
+                        ticket,
+                        "dispatch",
+                        self.actor,
+                        now,
+                        deadlines=self.deadlines,
+                        department=self._department(facts, f.district),
+                        co_departments=list(facts.co_departments),
+                    )
             self._link_call(s, call, ticket.id, None)
             self._clear_draft(s)
-            result = SaveResult(ticket.id, ticket.number, ticket.status,
-                                merged_into=merge_into if mode == "merge" else None)
+            result = SaveResult(
+                ticket.id, ticket.number, ticket.status, merged_into=merge_into if mode == "merge" else None
+            )
         log.info("ticket_desk.saved", number=result.number, mode=mode, status=result.status)
         return result
 
@@ -266,10 +315,18 @@ class TicketDesk:
 
     def _draft_fields(self, f: FormData) -> dict[str, Any]:
         return {
-            "nature": f.nature, "description": composed_description(f), "board": f.board or None,
-            "leaf_code": f.leaf_code, "taxonomy_version": self.taxonomy.version[:32], "district": f.district,
-            "street": f.street, "address": f.address, "urgency": f.urgency, "caller_name": f.caller_name,
-            "caller_phone": f.caller_phone or None, "callback_consent": f.callback_consent,
+            "nature": f.nature,
+            "description": composed_description(f),
+            "board": f.board or None,
+            "leaf_code": f.leaf_code,
+            "taxonomy_version": self.taxonomy.version[:32],
+            "district": f.district,
+            "street": f.street,
+            "address": f.address,
+            "urgency": f.urgency,
+            "caller_name": f.caller_name,
+            "caller_phone": f.caller_phone or None,
+            "callback_consent": f.callback_consent,
         }
 
     def _department(self, facts: LeafFacts, district: str) -> str:
@@ -295,8 +352,9 @@ class TicketDesk:
             # a draft write racing the save that already filed this form must not bring it back
             if s.scalar(select(Ticket.id).where(Ticket.client_request_id == form.request_id)) is not None:
                 return False
-            drafts.save_draft(s, self.user_id, form.to_json(), self.clock(),
-                              call_id=call.call_id if call else None)
+            drafts.save_draft(
+                s, self.user_id, form.to_json(), self.clock(), call_id=call.call_id if call else None
+            )
         return True
 
     def load_draft(self) -> tuple[FormData, str | None] | None:

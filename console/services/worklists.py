@@ -45,7 +45,14 @@ from store.workcal import SHANGHAI
 log = structlog.get_logger(__name__)
 
 __all__ = [
-    "DueRow", "MissedRow", "Page", "PlacedCall", "SyncRow", "WorklistError", "WorklistService", "dialable_number",
+    "DueRow",
+    "MissedRow",
+    "Page",
+    "PlacedCall",
+    "SyncRow",
+    "WorklistError",
+    "WorklistService",
+    "dialable_number",
 ]
 
 T = TypeVar("T")
@@ -149,7 +156,7 @@ def paginate(items: Sequence[T], page: int, size: int, limit: int = MAX_ROWS) ->
     pages = max(1, -(-len(items) // size))
     page = min(max(page, 0), pages - 1)
     first = page * size
-    return Page(tuple(items[first:first + size]), page, pages, len(items), first, truncated)
+    return Page(tuple(items[first : first + size]), page, pages, len(items), first, truncated)
 
 
 class WorklistService:
@@ -204,14 +211,22 @@ class WorklistService:
     def missed_page(self, page: int = 0) -> Page[MissedRow]:
         now = self.clock()
         with self.store.read() as s:
-            entries = calls.missed_calls(s, now - self.missed_window, now + dt.timedelta(seconds=1),
-                                         limit=MAX_ROWS + 1)
+            entries = calls.missed_calls(
+                s, now - self.missed_window, now + dt.timedelta(seconds=1), limit=MAX_ROWS + 1
+            )
             first = paginate(entries, page, self.page_size)
             tries = evaluations.callback_tries(s, [e.call_id for e in first.rows])
         rows = tuple(
-            MissedRow(f"c{e.caller_id}" if e.caller_id is not None else f"n{e.remote_number}", e.call_id,
-                      self._shown(e.remote_number) or "-", e.display_name, e.offered_at, e.attempts,
-                      e.end_reason, tries.get(e.call_id, 0))
+            MissedRow(
+                f"c{e.caller_id}" if e.caller_id is not None else f"n{e.remote_number}",
+                e.call_id,
+                self._shown(e.remote_number) or "-",
+                e.display_name,
+                e.offered_at,
+                e.attempts,
+                e.end_reason,
+                tries.get(e.call_id, 0),
+            )
             for e in first.rows
         )
         return dataclasses.replace(first, rows=rows)
@@ -222,8 +237,17 @@ class WorklistService:
             entries = calls.callbacks_due(s, today, backlog=self.backlog, limit=MAX_ROWS + 1)
         cut = paginate(entries, page, self.page_size)
         rows = tuple(
-            DueRow(f"t{e.ticket_id}", e.ticket_id, e.number, e.caller_name, self._shown(e.caller_phone),
-                   e.leaf_code, e.department, e.closed_at, e.failed_attempts)
+            DueRow(
+                f"t{e.ticket_id}",
+                e.ticket_id,
+                e.number,
+                e.caller_name,
+                self._shown(e.caller_phone),
+                e.leaf_code,
+                e.department,
+                e.closed_at,
+                e.failed_attempts,
+            )
             for e in cut.rows
         )
         return dataclasses.replace(cut, rows=rows)
@@ -239,8 +263,15 @@ class WorklistService:
             entries = sync.attention_entries(s, limit=MAX_ROWS + 1)
         cut = paginate(entries, page, self.page_size)
         rows = tuple(
-            SyncRow(f"o{e['id']}", e["id"], e["number"], e["kind"], e["attempts"], e["error"] or "",
-                    dt.datetime.fromisoformat(e["created_at"]))
+            SyncRow(
+                f"o{e['id']}",
+                e["id"],
+                e["number"],
+                e["kind"],
+                e["attempts"],
+                e["error"] or "",
+                dt.datetime.fromisoformat(e["created_at"]),
+            )
             for e in cut.rows
         )
         return dataclasses.replace(cut, rows=rows)
@@ -253,8 +284,9 @@ class WorklistService:
             raise WorklistError("not_supervisor", role=self.actor.role)
         with self.store.session() as s:
             queued = sync.retry_attention(s, [row.entry_id])
-        log.info("worklist.sync_requeued", entry=row.entry_id, ticket=row.number, by=self.actor.name,
-                 queued=queued)
+        log.info(
+            "worklist.sync_requeued", entry=row.entry_id, ticket=row.number, by=self.actor.name, queued=queued
+        )
         if not queued:
             raise WorklistError("gone")
         return queued
@@ -284,13 +316,15 @@ class WorklistService:
             raise WorklistError("gone")
         return self._place(raw, "missed", row.call_id)
 
-    def record_callback(self, row: MissedRow, outcome: str, *, by_call_id: str | None = None
-                        ) -> evaluations.CallbackRecord:
+    def record_callback(
+        self, row: MissedRow, outcome: str, *, by_call_id: str | None = None
+    ) -> evaluations.CallbackRecord:
         """The outcome of calling back (``reached`` / ``no_answer`` / ``wrong_number``)."""
         self._check_can_act()
         with self.store.session() as s:
-            return evaluations.record_callback(s, row.call_id, outcome, self.clock(), by_call_id=by_call_id,
-                                               user_id=self.actor.user_id)
+            return evaluations.record_callback(
+                s, row.call_id, outcome, self.clock(), by_call_id=by_call_id, user_id=self.actor.user_id
+            )
 
     def call_for_visit(self, row: DueRow) -> PlacedCall:
         """Dial the citizen of a ticket due for 回访."""
@@ -328,5 +362,13 @@ class WorklistService:
             if ticket is None:
                 raise WorklistError("gone")
             return evaluations.record_evaluation(
-                s, ticket, result, self.actor, self.clock(), reason=reason,
-                department_at_fault=department_at_fault, call_id=call_id, deadlines=self.deadlines)
+                s,
+                ticket,
+                result,
+                self.actor,
+                self.clock(),
+                reason=reason,
+                department_at_fault=department_at_fault,
+                call_id=call_id,
+                deadlines=self.deadlines,
+            )

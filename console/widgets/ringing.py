@@ -22,21 +22,47 @@ MAX_CALLS = 6
 
 CATALOGUE = {
     "zh_CN": {
-        "ring.title": "来电振铃", "ring.history": "来电历史", "ring.repeat": "重复来电",
-        "ring.new": "首次来电", "ring.loading": "正在查询历史…", "ring.unknown_place": "归属地未知",
-        "ring.tickets": "工单", "ring.calls": "近30天来电", "ring.none": "无",
-        "ring.col.number": "工单号", "ring.col.status": "状态", "ring.col.deadline": "办理时限",
-        "ring.col.created": "受理时间", "ring.col.time": "时间", "ring.col.result": "结果",
-        "ring.open": "未结", "ring.answered": "已接", "ring.missed": "未接", "ring.idle": "等待来电",
+        "ring.title": "来电振铃",
+        "ring.history": "来电历史",
+        "ring.repeat": "重复来电",
+        "ring.new": "首次来电",
+        "ring.loading": "正在查询历史…",
+        "ring.unknown_place": "归属地未知",
+        "ring.tickets": "工单",
+        "ring.calls": "近30天来电",
+        "ring.none": "无",
+        "ring.col.number": "工单号",
+        "ring.col.status": "状态",
+        "ring.col.deadline": "办理时限",
+        "ring.col.created": "受理时间",
+        "ring.col.time": "时间",
+        "ring.col.result": "结果",
+        "ring.open": "未结",
+        "ring.answered": "已接",
+        "ring.missed": "未接",
+        "ring.idle": "等待来电",
         "ring.count": "{n} 次",
     },
     "en": {
-        "ring.title": "Incoming call", "ring.history": "Caller history", "ring.repeat": "REPEAT CALLER",
-        "ring.new": "first call", "ring.loading": "looking up history…", "ring.unknown_place": "place unknown",
-        "ring.tickets": "Tickets", "ring.calls": "Calls, last 30 days", "ring.none": "none",
-        "ring.col.number": "Ticket", "ring.col.status": "Status", "ring.col.deadline": "Deadline",
-        "ring.col.created": "Received", "ring.col.time": "Time", "ring.col.result": "Result",
-        "ring.open": "open", "ring.answered": "answered", "ring.missed": "missed", "ring.idle": "waiting for calls",
+        "ring.title": "Incoming call",
+        "ring.history": "Caller history",
+        "ring.repeat": "REPEAT CALLER",
+        "ring.new": "first call",
+        "ring.loading": "looking up history…",
+        "ring.unknown_place": "place unknown",
+        "ring.tickets": "Tickets",
+        "ring.calls": "Calls, last 30 days",
+        "ring.none": "none",
+        "ring.col.number": "Ticket",
+        "ring.col.status": "Status",
+        "ring.col.deadline": "Deadline",
+        "ring.col.created": "Received",
+        "ring.col.time": "Time",
+        "ring.col.result": "Result",
+        "ring.open": "open",
+        "ring.answered": "answered",
+        "ring.missed": "missed",
+        "ring.idle": "waiting for calls",
         "ring.count": "{n}",
     },
 }
@@ -104,7 +130,11 @@ class RingingPop(Vertical):
     def _render_history(self, h: CallerHistory) -> Table:
         t = self.tr.t
         grid = Table.grid(padding=(0, 1))
-        mark = Text(f" {t('ring.repeat')} ", style="bold reverse red") if h.repeat_caller else Text(t("ring.new"))
+        mark = (
+            Text(f" {t('ring.repeat')} ", style="bold reverse red")
+            if h.repeat_caller
+            else Text(t("ring.new"))
+        )
         grid.add_row(mark)
         grid.add_row(Text(f"{t('ring.tickets')}（{len(h.tickets)}）", style="bold"))
         tickets = Table(box=None, show_edge=False, pad_edge=False)
@@ -120,6 +150,8 @@ class RingingPop(Vertical):
         calls.add_column(t("ring.col.time"), no_wrap=True)
         calls.add_column(t("ring.col.result"), no_wrap=True)
         for call in h.calls[:MAX_CALLS]:
-            calls.add_row(_local(call.offered_at), t("ring.answered") if call.answered_at else t("ring.missed"))
+            calls.add_row(
+                _local(call.offered_at), t("ring.answered") if call.answered_at else t("ring.missed")
+            )
         grid.add_row(calls if h.calls else Text(t("ring.none")))
         return grid

@@ -12,14 +12,26 @@ from store.workcal import SHANGHAI
 
 CATALOGUE = {
     "zh_CN": {
-        "status.operator": "话务员", "status.nobody": "未登录", "status.line": "线路",
-        "status.line.up": "已注册", "status.line.down": "断开", "status.line.starting": "注册中",
-        "status.waiting": "排队", "status.sync": "同步", "status.pending_pause": "话后示忙",
+        "status.operator": "话务员",
+        "status.nobody": "未登录",
+        "status.line": "线路",
+        "status.line.up": "已注册",
+        "status.line.down": "断开",
+        "status.line.starting": "注册中",
+        "status.waiting": "排队",
+        "status.sync": "同步",
+        "status.pending_pause": "话后示忙",
     },
     "en": {
-        "status.operator": "Operator", "status.nobody": "not logged in", "status.line": "Line",
-        "status.line.up": "registered", "status.line.down": "down", "status.line.starting": "registering",
-        "status.waiting": "Waiting", "status.sync": "Sync", "status.pending_pause": "pause after call",
+        "status.operator": "Operator",
+        "status.nobody": "not logged in",
+        "status.line": "Line",
+        "status.line.up": "registered",
+        "status.line.down": "down",
+        "status.line.starting": "registering",
+        "status.waiting": "Waiting",
+        "status.sync": "Sync",
+        "status.pending_pause": "pause after call",
     },
 }
 

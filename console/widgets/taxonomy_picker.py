@@ -78,8 +78,9 @@ class ResultList(Widget):
     ResultList { height: 9; width: 1fr; }
     """
 
-    def __init__(self, translator: Translator, department_of: Callable[[str | None], str], *,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, translator: Translator, department_of: Callable[[str | None], str], *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.tr = translator
         self.department_of = department_of
@@ -93,8 +94,10 @@ class ResultList(Widget):
         self.results = tuple(results[:MAX_RESULTS])
         self.highlight = 0
         self.empty_text = empty_text
-        self._lines = [result_line(i, r, self.tr, self.department_of(r.department))
-                       for i, r in enumerate(self.results, start=1)]
+        self._lines = [
+            result_line(i, r, self.tr, self.department_of(r.department))
+            for i, r in enumerate(self.results, start=1)
+        ]
         self.shown += 1
         self.refresh()
 
@@ -156,8 +159,14 @@ class TaxonomyPicker(Vertical):
         query: str
         rank: int
 
-    def __init__(self, search: SearchFn, translator: Translator, department_of: Callable[[str | None], str],
-                 *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        search: SearchFn,
+        translator: Translator,
+        department_of: Callable[[str | None], str],
+        *,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.search = search
         self.tr = translator.with_catalogues([CATALOGUE])

@@ -108,8 +108,15 @@ class TicketForm(VerticalScroll):
     class _DraftNote(Message):
         error: str
 
-    def __init__(self, desk: TicketDesk, translator: Translator, call: CallContext | None = None, *,
-                 restore_draft: bool = True, id: str | None = None) -> None:
+    def __init__(
+        self,
+        desk: TicketDesk,
+        translator: Translator,
+        call: CallContext | None = None,
+        *,
+        restore_draft: bool = True,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.desk = desk
         self.tr = translator.with_catalogues([CATALOGUE])
@@ -130,7 +137,10 @@ class TicketForm(VerticalScroll):
         self._loading = False  # filling fields ourselves: not an edit
         self.picker = TaxonomyPicker(desk.search, self.tr, desk.department_name, id="picker")
         self._choices: dict[str, tuple[str, ...]] = {
-            "#nature": NATURES, "#board": BOARDS, "#urgency": URGENCIES, "#district": desk.district_names(),
+            "#nature": NATURES,
+            "#board": BOARDS,
+            "#urgency": URGENCIES,
+            "#district": desk.district_names(),
         }
 
     # --- layout -------------------------------------------------------------------------------------
@@ -144,7 +154,9 @@ class TicketForm(VerticalScroll):
         yield Label(t("form.classify"))
         yield self.picker
         with Horizontal(classes="row"):
-            yield Select([(d, d) for d in self._choices["#district"]], prompt=t("form.district"), id="district")
+            yield Select(
+                [(d, d) for d in self._choices["#district"]], prompt=t("form.district"), id="district"
+            )
             yield CleanInput(placeholder=t("form.address"), id="address")
         yield Static("", id="district-hint")
         with Horizontal(classes="row"):
@@ -223,15 +235,24 @@ class TicketForm(VerticalScroll):
             return v if isinstance(v, str) else ""
 
         return FormData(
-            nature=value("#nature"), board=value("#board"), leaf_code=self.leaf_code, leaf_path=self.leaf_path,
-            query=self.leaf_query, leaf_rank=self.leaf_rank, district=value("#district"), street=self.street,
-            address=self.query_one("#address", Input).value, when=self.query_one("#when", Input).value,
-            description=self.query_one("#description", TextArea).text, urgency=value("#urgency") or "一般",
+            nature=value("#nature"),
+            board=value("#board"),
+            leaf_code=self.leaf_code,
+            leaf_path=self.leaf_path,
+            query=self.leaf_query,
+            leaf_rank=self.leaf_rank,
+            district=value("#district"),
+            street=self.street,
+            address=self.query_one("#address", Input).value,
+            when=self.query_one("#when", Input).value,
+            description=self.query_one("#description", TextArea).text,
+            urgency=value("#urgency") or "一般",
             caller_name=self.query_one("#caller-name", Input).value,
             caller_phone=self.query_one("#caller-phone", Input).value,
             callback_consent=self.query_one("#consent", Checkbox).value,
             direct_close=self.query_one("#direct", Checkbox).value,
-            answer=self.query_one("#answer", TextArea).text, request_id=self.request_id,
+            answer=self.query_one("#answer", TextArea).text,
+            request_id=self.request_id,
         )
 
     def fill(self, form: FormData) -> None:
@@ -427,8 +448,15 @@ class TicketForm(VerticalScroll):
         self.status(describe_gate(self.tr, gate), "error")
         self.app.bell()
 
-    def _start_save(self, form: FormData, mode: Mode, *, check_duplicates: bool, merge_into: str | None = None,
-                    follow_up: str | None = None) -> None:
+    def _start_save(
+        self,
+        form: FormData,
+        mode: Mode,
+        *,
+        check_duplicates: bool,
+        merge_into: str | None = None,
+        follow_up: str | None = None,
+    ) -> None:
         self.saving = True
         if self._draft_timer is not None:
             self._draft_timer.stop()
@@ -437,8 +465,15 @@ class TicketForm(VerticalScroll):
         self._save(form, self.call, mode, check_duplicates, merge_into, follow_up)
 
     @work(thread=True, exclusive=True, group="ticket-save", exit_on_error=False)
-    def _save(self, form: FormData, call: CallContext | None, mode: Mode, check_duplicates: bool,
-              merge_into: str | None, follow_up: str | None) -> None:
+    def _save(
+        self,
+        form: FormData,
+        call: CallContext | None,
+        mode: Mode,
+        check_duplicates: bool,
+        merge_into: str | None,
+        follow_up: str | None,
+    ) -> None:
         def run() -> SaveResult | tuple[Duplicate, ...]:
             if follow_up:
                 return self.desk.follow_up(follow_up, call)
@@ -479,9 +514,16 @@ class TicketForm(VerticalScroll):
         panel = self.query_one("#saved-panel")
         panel.remove_class("hidden")
         self.query_one("#saved-digits", Digits).update(readback_digits(result.number))
-        key = "saved.follow_up" if result.follow_up else "saved.merged" if result.merged_into else "saved.status"
+        key = (
+            "saved.follow_up"
+            if result.follow_up
+            else "saved.merged"
+            if result.merged_into
+            else "saved.status"
+        )
         self.query_one("#saved-number", Static).update(
-            self.tr.t(key, number=result.number, status=result.status, parent=result.merged_into or ""))
+            self.tr.t(key, number=result.number, status=result.status, parent=result.merged_into or "")
+        )
         self.status(self.tr.t("status.saved", number=result.number))
         for widget in self.query("Input, Select, TextArea, Checkbox"):
             widget.disabled = True
@@ -495,11 +537,18 @@ class TicketForm(VerticalScroll):
         options.clear_options()
         t = self.tr.t
         for dup in duplicates:
-            why = " ".join(w for w, on_ in ((t("dup.same_caller"), dup.same_caller),
-                                          (t("dup.same_place"), dup.same_place)) if on_)
+            why = " ".join(
+                w
+                for w, on_ in ((t("dup.same_caller"), dup.same_caller), (t("dup.same_place"), dup.same_place))
+                if on_
+            )
             when = local_minute(dup.created_at)
-            options.add_option(Option(t("dup.merge", number=dup.number, status=dup.status, when=when, why=why),
-                                      id=f"merge:{dup.number}"))
+            options.add_option(
+                Option(
+                    t("dup.merge", number=dup.number, status=dup.status, when=when, why=why),
+                    id=f"merge:{dup.number}",
+                )
+            )
             options.add_option(Option(t("dup.follow", number=dup.number), id=f"follow:{dup.number}"))
         options.add_option(Option(t("dup.new"), id="new"))
         options.add_option(Option(t("dup.cancel"), id="cancel"))

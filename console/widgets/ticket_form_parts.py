@@ -39,7 +39,6 @@ class CleanInput(Input):
         super()._on_paste(events.Paste(clean_text(event.text)))
 
 
-
 def readback_digits(number: str) -> str:
     """The digits of a ticket number grouped for reading aloud: AS20261128000123 → 20261128 000123."""
     digits = "".join(ch for ch in number if ch.isdigit())
@@ -68,4 +67,3 @@ def with_retries(run: Callable[[], Any], on_busy: Callable[[str], None]) -> dict
             return {"duplicates": out}
         return {"result": out}
     return {"error": "unreachable"}  # pragma: no cover
-

@@ -110,7 +110,9 @@ class CallManager:
                 }
             )
 
-    def _drain(self, call: HotlineCall, recorders: tuple[audio.WavRecorder, audio.WavRecorder] | None) -> None:
+    def _drain(
+        self, call: HotlineCall, recorders: tuple[audio.WavRecorder, audio.WavRecorder] | None
+    ) -> None:
         # the headset hears the call it speaks to, and nothing of a call on hold
         to_device = self.device if call.player is self.device and not call.held_locally else None
         for rtp in call.RTPClients:

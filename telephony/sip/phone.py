@@ -286,7 +286,12 @@ class HotlineCall(VoIPCall):
             raise InvalidStateError(f"transfer refused: {why}")
         number = message.uri_of(consult.dialog.remote)
         self.phone.manager.emit(
-            {"event": "call_transferred", "call_id": self.our_id, "target": number, "replaces": consult.our_id}
+            {
+                "event": "call_transferred",
+                "call_id": self.our_id,
+                "target": number,
+                "replaces": consult.our_id,
+            }
         )
         with self.lock:
             if self.state == CallState.ANSWERED:

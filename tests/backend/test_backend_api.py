@@ -70,7 +70,8 @@ def test_wrong_content_type_big_body_and_bad_dates(client: TestClient) -> None:
     as_json = client.post("/requests.json", json={"api_key": KEY})
     assert as_json.status_code == 415
     big = client.post(
-        "/requests.json", content=b"a=" + b"x" * (5 * 1024 * 1024),
+        "/requests.json",
+        content=b"a=" + b"x" * (5 * 1024 * 1024),
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert big.status_code == 413
@@ -81,7 +82,9 @@ def test_wrong_content_type_big_body_and_bad_dates(client: TestClient) -> None:
 
 def test_sql_and_html_are_stored_as_text(client: TestClient) -> None:
     nasty = "'; DROP TABLE open311_requests; -- <script>alert(1)</script>"
-    created = _post(client, description=nasty, address_string=nasty, **{"attribute[client_request_id]": nasty})
+    created = _post(
+        client, description=nasty, address_string=nasty, **{"attribute[client_request_id]": nasty}
+    )
     assert created.status_code == 201
     row = client.get("/requests.json").json()[0]
     assert row["description"] == nasty and row["client_request_id"] == nasty
@@ -110,11 +113,20 @@ def test_hotline_updates_are_idempotent_and_marked_in_the_feed(client: TestClien
     assert first.status_code == again.status_code == 201
     assert first.json()[0]["update_id"] == again.json()[0]["update_id"]
     feed = client.get("/servicerequestupdates.json").json()
-    assert [(u["source"], u["action"], u["client_request_id"]) for u in feed] == [("hotline", "dispatch", "c-1")]
+    assert [(u["source"], u["action"], u["client_request_id"]) for u in feed] == [
+        ("hotline", "dispatch", "c-1")
+    ]
     assert client.get(f"/requests/{srid}.json").json()[0]["status"] == "dispatched"
-    for bad, status in (({"update_id": ""}, 400), ({"service_request_id": "x"}, 400),
-                        ({"service_request_id": "999"}, 404), ({"api_key": "no"}, 403)):
-        assert client.post("/servicerequestupdates.json", data={**form, "update_id": "k2", **bad}).status_code == status
+    for bad, status in (
+        ({"update_id": ""}, 400),
+        ({"service_request_id": "x"}, 400),
+        ({"service_request_id": "999"}, 404),
+        ({"api_key": "no"}, 403),
+    ):
+        assert (
+            client.post("/servicerequestupdates.json", data={**form, "update_id": "k2", **bad}).status_code
+            == status
+        )
 
 
 def test_extension_requests_carry_days_and_a_reason(client: TestClient) -> None:
@@ -132,7 +144,11 @@ def test_extension_requests_carry_days_and_a_reason(client: TestClient) -> None:
 def test_undecodable_bodies_and_bad_cursors(client: TestClient) -> None:
     bad = client.post("/requests.json", content=b"api_key=\xff\xfe", headers={"content-type": FORM})
     assert bad.status_code == 400 and bad.json()[0]["code"] == 400
-    assert client.post("/requests.json", content=b"{not json", headers={"content-type": "application/json"}
-                       ).status_code == 415
+    assert (
+        client.post(
+            "/requests.json", content=b"{not json", headers={"content-type": "application/json"}
+        ).status_code
+        == 415
+    )
     assert client.get("/servicerequestupdates.json", params={"after": "-1"}).status_code == 400
     assert client.get("/requests.json").json() == []

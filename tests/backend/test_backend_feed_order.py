@@ -23,11 +23,18 @@ def pg_engine(pg_server) -> Iterator[sa.Engine]:  # type: ignore[no-untyped-def]
     name = pg_server.create_db()
     engine = create_engine(pg_server.url(name))
     with engine.begin() as conn:  # widen the window between an id's assignment and its commit
-        conn.execute(sa.text(
-            "CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN PERFORM pg_sleep(random() * 0.01); RETURN NEW; END $$"))
-        conn.execute(sa.text("CREATE TRIGGER slow AFTER INSERT ON open311_updates FOR EACH ROW "
-                             "EXECUTE FUNCTION slow_insert()"))
+        conn.execute(
+            sa.text(
+                "CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN PERFORM pg_sleep(random() * 0.01); RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "CREATE TRIGGER slow AFTER INSERT ON open311_updates FOR EACH ROW "
+                "EXECUTE FUNCTION slow_insert()"
+            )
+        )
     yield engine
     engine.dispose()
     pg_server.drop_db(name)
@@ -38,11 +45,21 @@ def test_a_cursor_reader_sees_every_update_of_concurrent_writers(pg_engine: sa.E
     now = sa.func.now()
     with pg_engine.begin() as conn:  # one request per writer: no row lock serialises them
         for i in range(WRITERS):
-            conn.execute(sa.insert(requests_t).values(client_request_id=f"c{i}", service_code="L", status="open",
-                                                      description="", address="", attributes={},
-                                                      requested_datetime=now, updated_datetime=now))
-    client = TestClient(build_app(BackendSettings(engine=pg_engine, services=[Service("L", "l", "g")],
-                                                  api_keys=[KEY])))
+            conn.execute(
+                sa.insert(requests_t).values(
+                    client_request_id=f"c{i}",
+                    service_code="L",
+                    status="open",
+                    description="",
+                    address="",
+                    attributes={},
+                    requested_datetime=now,
+                    updated_datetime=now,
+                )
+            )
+    client = TestClient(
+        build_app(BackendSettings(engine=pg_engine, services=[Service("L", "l", "g")], api_keys=[KEY]))
+    )
     done = threading.Event()
 
     def write(srid: int) -> None:
@@ -66,6 +83,8 @@ def test_a_cursor_reader_sees_every_update_of_concurrent_writers(pg_engine: sa.E
     for t in writers:
         t.join(30)
     with pg_engine.connect() as conn:
-        all_ids = conn.execute(sa.text("SELECT update_id FROM open311_updates ORDER BY update_id")).scalars().all()
+        all_ids = (
+            conn.execute(sa.text("SELECT update_id FROM open311_updates ORDER BY update_id")).scalars().all()
+        )
     assert len(all_ids) == WRITERS * PER_WRITER
     assert seen == list(all_ids)

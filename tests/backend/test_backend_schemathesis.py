@@ -19,8 +19,11 @@ KEY = "schemathesis-key"
 def backend_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running_backend(tmp_path_factory.mktemp("schemathesis"), keys=(KEY,)) as backend:
         # a request to act on, so the department actions get past "unknown id" sometimes
-        httpx.post(f"{backend.url}/requests.json", data={"api_key": KEY, "service_code": "101001",
-                                                         "attribute[client_request_id]": "seed"}, timeout=5)
+        httpx.post(
+            f"{backend.url}/requests.json",
+            data={"api_key": KEY, "service_code": "101001", "attribute[client_request_id]": "seed"},
+            timeout=5,
+        )
         yield backend.url
         assert "Traceback" not in backend.output()
 

@@ -48,21 +48,28 @@ class Hotline:
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_") or "__" not in k}
         env.pop("HOTLINE_CONFIG", None)
-        env.update({
-            "HOTLINE_CONFIG": str(self.config),
-            "HOTLINE_STORE__URL": self.url,
-            "HOTLINE_LOGGING__FILE": str(self.log_file),
-            "XDG_CONFIG_HOME": str(self.home / "xdg-config"),
-            "XDG_DATA_HOME": str(self.home / "xdg-data"),
-            "XDG_STATE_HOME": str(self.home / "xdg-state"),
-        })
+        env.update(
+            {
+                "HOTLINE_CONFIG": str(self.config),
+                "HOTLINE_STORE__URL": self.url,
+                "HOTLINE_LOGGING__FILE": str(self.log_file),
+                "XDG_CONFIG_HOME": str(self.home / "xdg-config"),
+                "XDG_DATA_HOME": str(self.home / "xdg-data"),
+                "XDG_STATE_HOME": str(self.home / "xdg-state"),
+            }
+        )
         env.update(extra)
         return env
 
     def __call__(self, *args: str, stdin: str | None = None, timeout: float = 120, **env: str) -> Result:
         proc = subprocess.run(
-            [str(HOTLINE), *args], input=stdin if stdin is not None else "", capture_output=True, text=True,
-            env=self.env(**env), timeout=timeout, cwd=self.home,
+            [str(HOTLINE), *args],
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            env=self.env(**env),
+            timeout=timeout,
+            cwd=self.home,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -50,8 +50,9 @@ class Rig:
 
 def add_operator(store: Store, username: str = "wang", display_name: str = "王丽") -> int:
     with store.session() as s:
-        return users.add_user(s, username, "operator", PASSWORD, FIXED, display_name=display_name,
-                              hasher=CHEAP).id
+        return users.add_user(
+            s, username, "operator", PASSWORD, FIXED, display_name=display_name, hasher=CHEAP
+        ).id
 
 
 def make_config(**ui: Any) -> Config:
@@ -59,13 +60,20 @@ def make_config(**ui: Any) -> Config:
     return Config.model_validate(data)
 
 
-def make_rig(store: Store, script: Sequence[ScriptedCall], *, config: Config | None = None,
-             auto_login: str | None = None, **kw: Any) -> Rig:
+def make_rig(
+    store: Store,
+    script: Sequence[ScriptedCall],
+    *,
+    config: Config | None = None,
+    auto_login: str | None = None,
+    **kw: Any,
+) -> Rig:
     scheduler = ManualScheduler()
     line = SimLine(script, scheduler=scheduler)
     clock = Clock()
-    app = HotlineApp(config or make_config(), store, line, now=clock, auto_login=auto_login,
-                     clock_interval=3600, **kw)
+    app = HotlineApp(
+        config or make_config(), store, line, now=clock, auto_login=auto_login, clock_interval=3600, **kw
+    )
     return Rig(store, line, scheduler, clock, app)
 
 
@@ -89,11 +97,24 @@ def seed_history(store: Store, phone: str = CALLER) -> str:
     earlier = FIXED - dt.timedelta(days=3)
     with store.session() as s:
         ticket = tickets.create_ticket(
-            s, tickets.draft_from({"nature": "投诉", "description": "楼上漏水，屋顶渗水三天", "caller_phone": phone,
-                                   "caller_name": "李先生", "district": "铁东区", "address": "园林路 12 号"}),
-            tickets.Actor("wang", "operator"), earlier, prefix="AS")
-        calls.open_call(s, call_id="earlier-call", direction="in", remote_number=phone, display_name=None,
-                        at=earlier)
+            s,
+            tickets.draft_from(
+                {
+                    "nature": "投诉",
+                    "description": "楼上漏水，屋顶渗水三天",
+                    "caller_phone": phone,
+                    "caller_name": "李先生",
+                    "district": "铁东区",
+                    "address": "园林路 12 号",
+                }
+            ),
+            tickets.Actor("wang", "operator"),
+            earlier,
+            prefix="AS",
+        )
+        calls.open_call(
+            s, call_id="earlier-call", direction="in", remote_number=phone, display_name=None, at=earlier
+        )
         calls.end_call(s, "earlier-call", earlier + dt.timedelta(seconds=20), "cancelled")
         return ticket.number
 

@@ -106,7 +106,9 @@ async def test_ring_history_answer_hold_mute_dtmf_hangup_wrapup_ready(sqlite_sto
     assert states == ["就绪", "振铃", "通话中", "保持", "通话中", "话后整理", "就绪", "离线"]
 
 
-async def test_blind_transfer_to_119_then_wrapup_timer_and_pause_asked_during_call(sqlite_store: Store) -> None:
+async def test_blind_transfer_to_119_then_wrapup_timer_and_pause_asked_during_call(
+    sqlite_store: Store,
+) -> None:
     add_operator(sqlite_store)
     rig = make_rig(sqlite_store, [ScriptedCall("13800138000", ring_at=0.5)], auto_login="wang")
     async with rig.app.run_test(size=(140, 40)) as pilot:
@@ -162,8 +164,10 @@ async def test_attended_transfer_consults_then_completes(sqlite_store: Store) ->
 
 async def test_caller_hangs_up_while_ringing_and_a_waiting_call_rings_next(sqlite_store: Store) -> None:
     add_operator(sqlite_store)
-    script = [ScriptedCall("13800138002", ring_at=1.0, hangup_after=3.0),
-              ScriptedCall("13800138003", ring_at=2.0, hangup_after=30.0)]
+    script = [
+        ScriptedCall("13800138002", ring_at=1.0, hangup_after=3.0),
+        ScriptedCall("13800138003", ring_at=2.0, hangup_after=30.0),
+    ]
     rig = make_rig(sqlite_store, script, auto_login="wang")
     async with rig.app.run_test(size=(140, 40)) as pilot:
         await wait_until(pilot, lambda: rig.app.desk.status.state == "就绪")
@@ -172,7 +176,9 @@ async def test_caller_hangs_up_while_ringing_and_a_waiting_call_rings_next(sqlit
         first = rig.app.desk.current.call_id
         assert "排队：1" in plain(desk_of(rig).query_one("#status"))
         rig.advance(2.5)  # the first caller gives up; the waiting one rings
-        await wait_until(pilot, lambda: rig.app.desk.current is not None and rig.app.desk.current.call_id != first)
+        await wait_until(
+            pilot, lambda: rig.app.desk.current is not None and rig.app.desk.current.call_id != first
+        )
         assert rig.app.desk.status.state == "振铃" and not rig.app.desk.waiting
         _flush(rig)
     assert _call(sqlite_store, first).end_reason == "cancelled"

@@ -18,8 +18,12 @@ PHONE = "13904121037"
 
 async def test_answer_classify_save_links_the_ticket_to_the_call(sqlite_store: Store) -> None:
     add_operator(sqlite_store)
-    rig = make_rig(sqlite_store, [ScriptedCall(PHONE, ring_at=0.5, hangup_after=600)], auto_login="wang",
-                   form_factory=wiring.ticket_form)
+    rig = make_rig(
+        sqlite_store,
+        [ScriptedCall(PHONE, ring_at=0.5, hangup_after=600)],
+        auto_login="wang",
+        form_factory=wiring.ticket_form,
+    )
     saved: list[str] = []
     async with rig.app.run_test(size=(160, 60)) as pilot:
         call_id = await ring(rig, pilot, 0.5)
@@ -31,8 +35,14 @@ async def test_answer_classify_save_links_the_ticket_to_the_call(sqlite_store: S
         # answering puts the cursor in the taxonomy search: the operator types at once
         await wait_until(pilot, lambda: rig.app.focused is form.picker.search_box)
         await pilot.press(*"nqbr", "1")
-        set_fields(form, nature="投诉", address="铁东区胜利街道园林小区3栋501", when="昨晚起",
-                   caller_name="王先生", description="家里暖气不热，屋里只有十五度")
+        set_fields(
+            form,
+            nature="投诉",
+            address="铁东区胜利街道园林小区3栋501",
+            when="昨晚起",
+            caller_name="王先生",
+            description="家里暖气不热，屋里只有十五度",
+        )
         await pilot.pause()
         rig.app.call_log.flush()
         await pilot.press("ctrl+s")
@@ -55,8 +65,12 @@ async def test_answer_classify_save_links_the_ticket_to_the_call(sqlite_store: S
 
 async def test_emergency_leaf_offers_the_handoff_transfer(sqlite_store: Store) -> None:
     add_operator(sqlite_store)
-    rig = make_rig(sqlite_store, [ScriptedCall(PHONE, ring_at=0.5, hangup_after=600)], auto_login="wang",
-                   form_factory=wiring.ticket_form)
+    rig = make_rig(
+        sqlite_store,
+        [ScriptedCall(PHONE, ring_at=0.5, hangup_after=600)],
+        auto_login="wang",
+        form_factory=wiring.ticket_form,
+    )
     async with rig.app.run_test(size=(160, 60)) as pilot:
         await ring(rig, pilot, 0.5)
         await pilot.press("f5")
@@ -75,8 +89,12 @@ async def test_emergency_leaf_offers_the_handoff_transfer(sqlite_store: Store) -
 
 async def test_caller_hangs_up_while_the_form_is_open_and_it_is_still_saved(sqlite_store: Store) -> None:
     add_operator(sqlite_store)
-    rig = make_rig(sqlite_store, [ScriptedCall(PHONE, ring_at=0.5, hangup_after=5.0)], auto_login="wang",
-                   form_factory=wiring.ticket_form)
+    rig = make_rig(
+        sqlite_store,
+        [ScriptedCall(PHONE, ring_at=0.5, hangup_after=5.0)],
+        auto_login="wang",
+        form_factory=wiring.ticket_form,
+    )
     async with rig.app.run_test(size=(160, 60)) as pilot:
         call_id = await ring(rig, pilot, 0.5)
         await answer(rig, pilot)
@@ -87,8 +105,14 @@ async def test_caller_hangs_up_while_the_form_is_open_and_it_is_still_saved(sqli
         await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
         assert desk_of(rig).form is form and "通话已结束" in form.status_text
         await pilot.press("ctrl+f", *"nqbr", "1")
-        set_fields(form, nature="投诉", address="铁东区胜利街道园林小区3栋501", when="昨晚起",
-                   caller_name="王先生", description="家里暖气不热，屋里只有十五度")
+        set_fields(
+            form,
+            nature="投诉",
+            address="铁东区胜利街道园林小区3栋501",
+            when="昨晚起",
+            caller_name="王先生",
+            description="家里暖气不热，屋里只有十五度",
+        )
         await pilot.pause()
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: rig.app.desk.last_call.ticket_id is not None)

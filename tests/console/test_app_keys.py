@@ -22,7 +22,11 @@ async def test_f1_lists_every_binding_id_with_its_key(sqlite_store: Store) -> No
         text = plain(rig.app.screen.query_one("#help-table"))
         for binding_id in rig.app.config.keymap.model_dump():  # the worklists' keys too
             assert binding_id in text
-        assert "palette" in text and "ctrl+p" in text and "[keymap]" in plain(rig.app.screen.query_one("#help-title"))
+        assert (
+            "palette" in text
+            and "ctrl+p" in text
+            and "[keymap]" in plain(rig.app.screen.query_one("#help-title"))
+        )
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(rig.app.screen, HelpScreen))
 
@@ -89,8 +93,11 @@ async def test_a_worklist_call_placed_shows_on_the_desk(sqlite_store: Store) -> 
     async with rig.app.run_test(size=(140, 40)) as pilot:
         await wait_until(pilot, lambda: rig.app.desk.status.state == "就绪")
         call_id = rig.line.dial("13800138009")
-        rig.app.post_message(WorklistsScreen.CallPlaced(
-            PlacedCall(call_id, "missed", "x", "138****8009", dt.datetime.now(dt.UTC))))
+        rig.app.post_message(
+            WorklistsScreen.CallPlaced(
+                PlacedCall(call_id, "missed", "x", "138****8009", dt.datetime.now(dt.UTC))
+            )
+        )
         await wait_until(pilot, lambda: rig.app.desk.current is not None)
         assert "外呼中" in plain(desk_of(rig).query_one("#call-panel"))
         rig.advance(0.6)  # the citizen answers

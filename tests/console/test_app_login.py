@@ -14,7 +14,9 @@ from store.models import AgentSession, AgentStateChange
 
 def _states(store: Store) -> list[tuple[str, str | None]]:
     with store.read() as s:
-        return [(r.state, r.reason) for r in s.scalars(select(AgentStateChange).order_by(AgentStateChange.id))]
+        return [
+            (r.state, r.reason) for r in s.scalars(select(AgentStateChange).order_by(AgentStateChange.id))
+        ]
 
 
 async def _type_login(pilot, app, user: str, password: str) -> None:  # type: ignore[no-untyped-def]

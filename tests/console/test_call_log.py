@@ -69,12 +69,30 @@ def test_a_scripted_day_lands_in_the_store(store: Store, background: bool) -> No
     ]
     with store.session() as s:
         uid = add_user(s, "alice", "operator", "correct horse battery staple", ORIGIN).id
-    log = CallLog(store, uid, origin=ORIGIN, recording_dir="/rec", agent_states=True, queue="12345",
-                  background=background)
-    seen = run(SimLine(script, ManualScheduler()), log, [
-        (1.5, "answer 0"), (5, "hold 0"), (2, "resume 0"), (60, ""), (135, ""),
-        (5, "answer 2"), (5, "transfer 2"), (10, "dial 13600003333"), (5, ""),
-    ])
+    log = CallLog(
+        store,
+        uid,
+        origin=ORIGIN,
+        recording_dir="/rec",
+        agent_states=True,
+        queue="12345",
+        background=background,
+    )
+    seen = run(
+        SimLine(script, ManualScheduler()),
+        log,
+        [
+            (1.5, "answer 0"),
+            (5, "hold 0"),
+            (2, "resume 0"),
+            (60, ""),
+            (135, ""),
+            (5, "answer 2"),
+            (5, "transfer 2"),
+            (10, "dial 13600003333"),
+            (5, ""),
+        ],
+    )
     assert log.flush(10)
     log.close()
     assert log.failures == 0
@@ -82,13 +100,23 @@ def test_a_scripted_day_lands_in_the_store(store: Store, background: bool) -> No
     with store.read() as s:
         rows = {c.id: c for c in s.scalars(select(Call))}
         first = rows[offered[0]]
-        assert (first.direction, first.user_id, first.queue, first.end_reason) == ("in", uid, "12345", "remote_bye")
+        assert (first.direction, first.user_id, first.queue, first.end_reason) == (
+            "in",
+            uid,
+            "12345",
+            "remote_bye",
+        )
         assert first.answered_at == ORIGIN + dt.timedelta(seconds=1.5)
         assert first.recording_path == f"/rec/{offered[0]}"
         kinds = [(e.kind, e.data) for e in calls.call_events(s, offered[0])]
         assert kinds == [
-            ("offered", {}), ("answered", {}), ("media", {"codec": "PCMU"}), ("dtmf", {"digit": "1"}),
-            ("dtmf", {"digit": "#"}), ("held", {"by": "local"}), ("resumed", {"by": "local"}),
+            ("offered", {}),
+            ("answered", {}),
+            ("media", {"codec": "PCMU"}),
+            ("dtmf", {"digit": "1"}),
+            ("dtmf", {"digit": "#"}),
+            ("held", {"by": "local"}),
+            ("resumed", {"by": "local"}),
             ("ended", {"reason": "remote_bye"}),
         ]
         missed = rows[offered[1]]
@@ -145,7 +173,9 @@ def test_ringing_history_reads_the_callers_past(sqlite_store: Store) -> None:
     log.on_event(CallOffered(t=1.0, call_id="before", caller="13812345678"))
     log.on_event(CallEnded(t=9.0, call_id="before", reason="cancelled"))
     log.on_event(CallOffered(t=60.0, call_id="now", caller="+86 138 1234 5678"))
-    pop = ringing_history(sqlite_store, "13812345678", exclude_call_id="now", now=ORIGIN + dt.timedelta(minutes=2))
+    pop = ringing_history(
+        sqlite_store, "13812345678", exclude_call_id="now", now=ORIGIN + dt.timedelta(minutes=2)
+    )
     assert pop.repeat_caller and [c.id for c in pop.calls] == ["before"] and pop.masked_phone == "138****5678"
 
 

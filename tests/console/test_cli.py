@@ -26,8 +26,18 @@ from store.db import current_revision, head_revision, open_store
 Hotline = Any  # the runner from tests/console/conftest.py (conftest modules are not importable by name)
 
 PASSWORD = "correct horse battery staple"
-TICKET_KEYS = {"number", "status", "nature", "board", "leaf_code", "district", "urgency", "created_at",
-               "deadline", "department"}
+TICKET_KEYS = {
+    "number",
+    "status",
+    "nature",
+    "board",
+    "leaf_code",
+    "district",
+    "urgency",
+    "created_at",
+    "deadline",
+    "department",
+}
 
 
 def make_tickets(url: str, count: int) -> list[str]:
@@ -42,13 +52,28 @@ def make_tickets(url: str, count: int) -> list[str]:
         with store.session() as session:
             for i in range(count):
                 now = start + dt.timedelta(minutes=10 * i)
-                draft = draft_from({"nature": "投诉", "description": f"暖气不热 {i}", "board": "群众诉求",
-                                    "leaf_code": "101001", "district": "铁东区", "urgency": "一般",
-                                    "caller_phone": "13812345678", "caller_name": "王先生"})
+                draft = draft_from(
+                    {
+                        "nature": "投诉",
+                        "description": f"暖气不热 {i}",
+                        "board": "群众诉求",
+                        "leaf_code": "101001",
+                        "district": "铁东区",
+                        "urgency": "一般",
+                        "caller_phone": "13812345678",
+                        "caller_name": "王先生",
+                    }
+                )
                 ticket = create_ticket(session, draft, operator, now)
                 if i % 2 == 0:
-                    apply_command(session, ticket, "dispatch", operator, now + dt.timedelta(minutes=1),
-                                  department="市供热公司")
+                    apply_command(
+                        session,
+                        ticket,
+                        "dispatch",
+                        operator,
+                        now + dt.timedelta(minutes=1),
+                        department="市供热公司",
+                    )
                 numbers.append(ticket.number)
     finally:
         store.close()
@@ -129,7 +154,9 @@ def test_a_crash_is_one_line_and_the_traceback_goes_to_the_log(
     assert "Traceback" not in err and "13812345678" not in err
     assert err.strip().startswith("hotline: internal error: RuntimeError: kaboom")
     assert len(err.strip().splitlines()) == 1
-    logged = [json.loads(line) for line in (tmp_path / "hotline.log").read_text(encoding="utf-8").splitlines()]
+    logged = [
+        json.loads(line) for line in (tmp_path / "hotline.log").read_text(encoding="utf-8").splitlines()
+    ]
     crash = next(line for line in logged if line["event"] == "command crashed")
     assert "Traceback" in crash["exception"] and "138****5678" in crash["exception"]
     assert "13812345678" not in (tmp_path / "hotline.log").read_text(encoding="utf-8")
@@ -145,8 +172,9 @@ def test_usage_mistakes_are_one_line(hotline_sqlite: Hotline) -> None:
     assert unknown.code == 2 and "invalid choice: 'frobnicate'" in unknown.error_line
     missing = hotline_sqlite("users", "add")
     assert missing.code == 2
-    assert missing.error_line == ("hotline users add: the following arguments are required: name, --role "
-                                  "(see hotline users add --help)")
+    assert missing.error_line == (
+        "hotline users add: the following arguments are required: name, --role (see hotline users add --help)"
+    )
 
 
 # --- db -----------------------------------------------------------------------------------------
@@ -173,7 +201,9 @@ def test_db_backup_of_a_sqlite_store(hotline_sqlite: Hotline, tmp_path: Path) ->
 
 
 @pytest.mark.postgres
-def test_db_backup_refuses_postgresql(make_hotline: Callable[[str], Hotline], pg_url: str, tmp_path: Path) -> None:
+def test_db_backup_refuses_postgresql(
+    make_hotline: Callable[[str], Hotline], pg_url: str, tmp_path: Path
+) -> None:
     result = make_hotline(pg_url)("db", "backup", str(tmp_path / "x.sqlite3"))
     assert result.code == 1 and "pg_dump" in result.error_line
 
@@ -182,8 +212,18 @@ def test_db_backup_refuses_postgresql(make_hotline: Callable[[str], Hotline], pg
 
 
 def test_users_add_and_list(hotline: Hotline) -> None:
-    result = hotline("users", "add", "张三", "--role", "supervisor", "--display-name", "张三丰",
-                     "--password-stdin", "--json", stdin=PASSWORD + "\n")
+    result = hotline(
+        "users",
+        "add",
+        "张三",
+        "--role",
+        "supervisor",
+        "--display-name",
+        "张三丰",
+        "--password-stdin",
+        "--json",
+        stdin=PASSWORD + "\n",
+    )
     assert result.code == 0, result.err
     added = json.loads(result.out)
     assert added["username"] == "张三" and added["role"] == "supervisor" and added["display_name"] == "张三丰"
@@ -222,9 +262,14 @@ def _answer_prompts(hotline: Hotline, args: list[str], answers: list[str]) -> tu
     import time
 
     master, slave = os.openpty()
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("hotline")), *args], stdin=slave,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=hotline.env(),
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("hotline")), *args],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=hotline.env(),
+        start_new_session=True,
+    )
     os.close(slave)
     err = b""
     try:
@@ -247,8 +292,9 @@ def _answer_prompts(hotline: Hotline, args: list[str], answers: list[str]) -> tu
 
 
 def test_password_from_a_terminal_prompt(hotline_sqlite: Hotline) -> None:
-    code, err = _answer_prompts(hotline_sqlite, ["users", "add", "tina", "--role", "trainer"],
-                                [PASSWORD, PASSWORD])
+    code, err = _answer_prompts(
+        hotline_sqlite, ["users", "add", "tina", "--role", "trainer"], [PASSWORD, PASSWORD]
+    )
     assert code == 0, err
     differ, err = _answer_prompts(hotline_sqlite, ["users", "add", "tom", "--role", "trainer"], ["a1", "b2"])
     assert differ == 1 and "differ" in err
@@ -326,8 +372,9 @@ def test_kpi_for_people_and_bad_dates(hotline_sqlite: Hotline) -> None:
     assert human.code == 0 and "completion_rate" in human.out and "铁东区" not in human.out
     bad = hotline_sqlite("kpi", "--from", "yesterday")
     assert bad.code == 2
-    assert bad.error_line == ("hotline kpi: argument --from: expected a date YYYY-MM-DD, got 'yesterday' "
-                              "(see hotline kpi --help)")
+    assert bad.error_line == (
+        "hotline kpi: argument --from: expected a date YYYY-MM-DD, got 'yesterday' (see hotline kpi --help)"
+    )
     backwards = hotline_sqlite("kpi", "--from", "2026-11-27", "--to", "2026-11-01")
     assert backwards.code == 1 and "--from must not be after --to" in backwards.error_line
 
@@ -340,7 +387,9 @@ def test_kpi_groupings_match_the_store() -> None:
 
 
 def test_seed_then_list(hotline: Hotline) -> None:
-    result = hotline("seed", "--tickets", "40", "--days", "5", "--seed", "7", "--tree", "placeholder", "--json")
+    result = hotline(
+        "seed", "--tickets", "40", "--days", "5", "--seed", "7", "--tree", "placeholder", "--json"
+    )
     assert result.code == 0, result.err
     summary = json.loads(result.out)
     assert summary["tickets"] == 40 and summary["events"] > 40 and sum(summary["by_status"].values()) == 40
@@ -366,7 +415,10 @@ def test_malformed_config_is_one_line_and_exit_2(hotline_sqlite: Hotline) -> Non
     hotline_sqlite.config.write_text('[sip]\nport = "abc"\npassword = "hunter2-secret"\n', encoding="utf-8")
     result = hotline_sqlite("users", "list")
     assert result.code == 2
-    assert result.error_line == f'hotline: {hotline_sqlite.config}: sip.port: expected an integer 1-65535, got "abc"'
+    assert (
+        result.error_line
+        == f'hotline: {hotline_sqlite.config}: sip.port: expected an integer 1-65535, got "abc"'
+    )
     env_bad = hotline_sqlite("db", "upgrade", HOTLINE_SIP__PORT="x", HOTLINE_SIP__PASSWORD="hunter2-secret")
     assert env_bad.code == 2 and "$HOTLINE_SIP__PORT" in env_bad.error_line
 
@@ -380,7 +432,9 @@ def test_missing_config_file(hotline_sqlite: Hotline, tmp_path: Path) -> None:
 
 def test_secrets_stay_out_of_logs_and_errors(hotline_sqlite: Hotline) -> None:
     secret = "pw-7f3a9c-never-logged"
-    result = hotline_sqlite("-vv", "users", "list", HOTLINE_SIP__PASSWORD=secret, HOTLINE_BACKEND__API_KEY=secret)
+    result = hotline_sqlite(
+        "-vv", "users", "list", HOTLINE_SIP__PASSWORD=secret, HOTLINE_BACKEND__API_KEY=secret
+    )
     assert result.code == 0, result.err
     bad = hotline_sqlite("users", "list", HOTLINE_SIP__PASSWORD=secret, HOTLINE_SIP__EXPIRES="1")
     assert bad.code == 2 and secret not in bad.err
@@ -391,7 +445,9 @@ def test_secrets_stay_out_of_logs_and_errors(hotline_sqlite: Hotline) -> None:
 # --- damaged, foreign or busy stores ------------------------------------------------------------
 
 
-def test_corrupt_sqlite_file_is_refused_and_left_alone(make_hotline: Callable[[str], Hotline], tmp_path: Path) -> None:
+def test_corrupt_sqlite_file_is_refused_and_left_alone(
+    make_hotline: Callable[[str], Hotline], tmp_path: Path
+) -> None:
     path = tmp_path / "corrupt.sqlite3"
     path.write_bytes(b"this is not a database" * 200)
     before = path.read_bytes()
@@ -426,8 +482,16 @@ def test_locked_sqlite_file(hotline_sqlite: Hotline, tmp_path: Path) -> None:
     holder = sqlite3.connect(path, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")
-        result = hotline_sqlite("users", "add", "bob", "--role", "operator", "--password-stdin",
-                                stdin=PASSWORD, HOTLINE_STORE__BUSY_TIMEOUT_MS="300")
+        result = hotline_sqlite(
+            "users",
+            "add",
+            "bob",
+            "--role",
+            "operator",
+            "--password-stdin",
+            stdin=PASSWORD,
+            HOTLINE_STORE__BUSY_TIMEOUT_MS="300",
+        )
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -476,6 +540,8 @@ def test_read_only_sqlite_file(make_hotline: Callable[[str], Hotline], tmp_path:
 def test_unreachable_postgresql(make_hotline: Callable[[str], Hotline]) -> None:
     from pgserver import free_port  # tests/pgserver.py, on sys.path via tests/conftest.py
 
-    result = make_hotline(f"postgresql://hotline:pw-secret-9@127.0.0.1:{free_port()}/hotline")("users", "list")
+    result = make_hotline(f"postgresql://hotline:pw-secret-9@127.0.0.1:{free_port()}/hotline")(
+        "users", "list"
+    )
     assert result.code == 1 and "cannot connect" in result.error_line
     assert "pw-secret-9" not in result.err

@@ -83,10 +83,15 @@ def test_root_config_toml_documents_every_key() -> None:
         keys = [key for key, _ in tables[f"[{section}]"]]
         model = field.annotation
         assert isinstance(model, type) and issubclass(model, BaseModel)
-        nested = {name for name, f in model.model_fields.items()
-                  if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)}
+        nested = {
+            name
+            for name, f in model.model_fields.items()
+            if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)
+        }
         listed_tables = {name for name in model.model_fields if f"[[{section}.{name}]]" in tables}
-        assert set(keys) | {n for n in nested if f"[{section}.{n}]" in tables} | listed_tables == _fields(model), section
+        assert set(keys) | {n for n in nested if f"[{section}.{n}]" in tables} | listed_tables == _fields(
+            model
+        ), section
         for key, previous in tables[f"[{section}]"]:
             assert previous.startswith("#"), f"{section}.{key} has no comment above it"
     # nested tables: every key commented too
@@ -97,8 +102,19 @@ def test_root_config_toml_documents_every_key() -> None:
 def test_toml_section_list_is_complete() -> None:
     data = tomllib.loads(ROOT_CONFIG.read_text(encoding="utf-8"))
     assert list(data) == list(Config.model_fields)
-    for name in ("operator", "sip", "store", "backend", "sync", "taxonomy", "ui", "keymap", "recording",
-                 "logging", "deadlines"):
+    for name in (
+        "operator",
+        "sip",
+        "store",
+        "backend",
+        "sync",
+        "taxonomy",
+        "ui",
+        "keymap",
+        "recording",
+        "logging",
+        "deadlines",
+    ):
         assert name in data
 
 
@@ -141,18 +157,21 @@ def test_missing_file_from_hotline_config(tmp_path: Path) -> None:
 
 def test_env_overrides_are_parsed_to_the_right_type(tmp_path: Path) -> None:
     path = write(tmp_path, "[sip]\nport = 5080\n")
-    config = load_config(path, env={
-        "HOTLINE_SIP__PORT": "5090",
-        "HOTLINE_SIP__REGISTRAR_ONLY_INBOUND": "false",
-        "HOTLINE_SYNC__INTERVAL": "0.5",
-        "HOTLINE_OPERATOR__PAUSE_REASONS": "小休, 用餐",
-        "HOTLINE_SIP__CODECS": '["PCMU"]',
-        "HOTLINE_LOGGING__LEVEL": "debug",
-        "HOTLINE_DEADLINES__EXTRA_HOLIDAYS": "2027-01-01,2027-02-06",
-        "HOTLINE_DEADLINES__DEFAULT": '{"amount": 7, "unit": "working_days"}',
-        "HOTLINE_STORE__URL": "sqlite:////tmp/x.sqlite3",
-        "HOTLINE_REQUIRE_PG": "1",  # other HOTLINE_ variables (no "__") are not config keys
-    })
+    config = load_config(
+        path,
+        env={
+            "HOTLINE_SIP__PORT": "5090",
+            "HOTLINE_SIP__REGISTRAR_ONLY_INBOUND": "false",
+            "HOTLINE_SYNC__INTERVAL": "0.5",
+            "HOTLINE_OPERATOR__PAUSE_REASONS": "小休, 用餐",
+            "HOTLINE_SIP__CODECS": '["PCMU"]',
+            "HOTLINE_LOGGING__LEVEL": "debug",
+            "HOTLINE_DEADLINES__EXTRA_HOLIDAYS": "2027-01-01,2027-02-06",
+            "HOTLINE_DEADLINES__DEFAULT": '{"amount": 7, "unit": "working_days"}',
+            "HOTLINE_STORE__URL": "sqlite:////tmp/x.sqlite3",
+            "HOTLINE_REQUIRE_PG": "1",  # other HOTLINE_ variables (no "__") are not config keys
+        },
+    )
     assert config.sip.port == 5090
     assert config.sip.registrar_only_inbound is False
     assert config.sync.interval == 0.5
@@ -164,14 +183,29 @@ def test_env_overrides_are_parsed_to_the_right_type(tmp_path: Path) -> None:
     assert config.store.url == "sqlite:////tmp/x.sqlite3"
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"HOTLINE_SIP__PORT": "abc"}, '$HOTLINE_SIP__PORT: sip.port: expected an integer 1-65535, got "abc"'),
-    ({"HOTLINE_SIP__PROT": "5060"}, "$HOTLINE_SIP__PROT: sip.prot: unknown key (did you mean port?)"),
-    ({"HOTLINE_SIPP__PORT": "5060"}, "$HOTLINE_SIPP__PORT: sipp: unknown section (did you mean sip?)"),
-    ({"HOTLINE_SYNC__ENABLED": "maybe"}, '$HOTLINE_SYNC__ENABLED: sync.enabled: expected true or false, got "maybe"'),
-    ({"HOTLINE_UI__LANGUAGE": "fr"}, '$HOTLINE_UI__LANGUAGE: ui.language: expected one of "zh_CN", "en", got "fr"'),
-    ({"HOTLINE_SIP__CODECS": "G729"}, '$HOTLINE_SIP__CODECS: sip.codecs[0]: expected one of "PCMA", "PCMU", got "G729"'),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"HOTLINE_SIP__PORT": "abc"},
+            '$HOTLINE_SIP__PORT: sip.port: expected an integer 1-65535, got "abc"',
+        ),
+        ({"HOTLINE_SIP__PROT": "5060"}, "$HOTLINE_SIP__PROT: sip.prot: unknown key (did you mean port?)"),
+        ({"HOTLINE_SIPP__PORT": "5060"}, "$HOTLINE_SIPP__PORT: sipp: unknown section (did you mean sip?)"),
+        (
+            {"HOTLINE_SYNC__ENABLED": "maybe"},
+            '$HOTLINE_SYNC__ENABLED: sync.enabled: expected true or false, got "maybe"',
+        ),
+        (
+            {"HOTLINE_UI__LANGUAGE": "fr"},
+            '$HOTLINE_UI__LANGUAGE: ui.language: expected one of "zh_CN", "en", got "fr"',
+        ),
+        (
+            {"HOTLINE_SIP__CODECS": "G729"},
+            '$HOTLINE_SIP__CODECS: sip.codecs[0]: expected one of "PCMA", "PCMU", got "G729"',
+        ),
+    ],
+)
 def test_bad_env_value_names_the_variable_and_key(env: dict[str, str], expected: str) -> None:
     assert load_error(env=env) == expected
 
@@ -179,27 +213,47 @@ def test_bad_env_value_names_the_variable_and_key(env: dict[str, str], expected:
 # --- one-line errors from the file ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('[sip]\nport = "abc"\n', 'config.toml: sip.port: expected an integer 1-65535, got "abc"'),
-    ("[sip]\nport = 70000\n", "config.toml: sip.port: expected an integer 1-65535, got 70000"),
-    ("[sip]\nprot = 5060\n", "config.toml: sip.prot: unknown key (did you mean port?)"),
-    ("[sipp]\nport = 5060\n", "config.toml: sipp: unknown key (did you mean sip?)"),
-    ('[store]\nticket_prefix = "as"\n', 'config.toml: store.ticket_prefix: expected a string matching ^[A-Z]{1,4}$, got "as"'),
-    ("[sip]\nrtp_port_min = 30000\nrtp_port_max = 20000\n",
-     "config.toml: sip.rtp_port_max: expected rtp_port_min <= rtp_port_max"),
-    ('[keymap]\nsave = "f5"\n', 'config.toml: keymap.save: expected a key not already bound to answer'),
-    ('[keymap]\nanswer = "F5!"\n', 'config.toml: keymap.answer: expected a key name like f5, ctrl+s or escape, got "F5!"'),
-    ('[logging]\nlevel = "LOUD"\n',
-     'config.toml: logging.level: expected one of "DEBUG", "INFO", "WARNING", "ERROR", got "LOUD"'),
-    ('[ui]\nfps = 1.5\n', "config.toml: ui.fps: expected an integer 1-120, got 1.5"),
-    ('[sync]\ninterval = 0\n', "config.toml: sync.interval: expected a number > 0, got 0"),
-    ('[operator]\npause_reasons = "coffee"\n',
-     'config.toml: operator.pause_reasons: expected a list of strings, got "coffee"'),
-    ('sip = 5\n', "config.toml: sip: expected a table, got 5"),
-    ('[deadlines]\n[[deadlines.rules]]\namount = 2\nunit = "weeks"\n',
-     'config.toml: deadlines.rules[0].unit: expected one of "hours", "calendar_days", "working_days", got "weeks"'),
-    ('[backend]\nurl = "ftp://x"\n', 'config.toml: backend.url: expected an http:// or https:// URL, got "ftp://x"'),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[sip]\nport = "abc"\n', 'config.toml: sip.port: expected an integer 1-65535, got "abc"'),
+        ("[sip]\nport = 70000\n", "config.toml: sip.port: expected an integer 1-65535, got 70000"),
+        ("[sip]\nprot = 5060\n", "config.toml: sip.prot: unknown key (did you mean port?)"),
+        ("[sipp]\nport = 5060\n", "config.toml: sipp: unknown key (did you mean sip?)"),
+        (
+            '[store]\nticket_prefix = "as"\n',
+            'config.toml: store.ticket_prefix: expected a string matching ^[A-Z]{1,4}$, got "as"',
+        ),
+        (
+            "[sip]\nrtp_port_min = 30000\nrtp_port_max = 20000\n",
+            "config.toml: sip.rtp_port_max: expected rtp_port_min <= rtp_port_max",
+        ),
+        ('[keymap]\nsave = "f5"\n', "config.toml: keymap.save: expected a key not already bound to answer"),
+        (
+            '[keymap]\nanswer = "F5!"\n',
+            'config.toml: keymap.answer: expected a key name like f5, ctrl+s or escape, got "F5!"',
+        ),
+        (
+            '[logging]\nlevel = "LOUD"\n',
+            'config.toml: logging.level: expected one of "DEBUG", "INFO", "WARNING", "ERROR", got "LOUD"',
+        ),
+        ("[ui]\nfps = 1.5\n", "config.toml: ui.fps: expected an integer 1-120, got 1.5"),
+        ("[sync]\ninterval = 0\n", "config.toml: sync.interval: expected a number > 0, got 0"),
+        (
+            '[operator]\npause_reasons = "coffee"\n',
+            'config.toml: operator.pause_reasons: expected a list of strings, got "coffee"',
+        ),
+        ("sip = 5\n", "config.toml: sip: expected a table, got 5"),
+        (
+            '[deadlines]\n[[deadlines.rules]]\namount = 2\nunit = "weeks"\n',
+            'config.toml: deadlines.rules[0].unit: expected one of "hours", "calendar_days", "working_days", got "weeks"',
+        ),
+        (
+            '[backend]\nurl = "ftp://x"\n',
+            'config.toml: backend.url: expected an http:// or https:// URL, got "ftp://x"',
+        ),
+    ],
+)
 def test_bad_file_value_is_one_clear_line(tmp_path: Path, text: str, expected: str) -> None:
     path = write(tmp_path, text)
     assert load_error(path) == expected.replace("config.toml", str(path), 1)
@@ -213,7 +267,7 @@ def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
 
 def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    path.write_bytes(b"[ui]\ntheme = \"\xff\xfe\"\n")
+    path.write_bytes(b'[ui]\ntheme = "\xff\xfe"\n')
     assert load_error(path).startswith(f"{path}: invalid TOML")
 
 
@@ -221,7 +275,13 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 
 def _assert_hidden(config: Config) -> None:
-    for text in (repr(config), str(config), repr(config.sip), config.model_dump_json(), str(config.model_dump())):
+    for text in (
+        repr(config),
+        str(config),
+        repr(config.sip),
+        config.model_dump_json(),
+        str(config.model_dump()),
+    ):
         assert SECRET not in text
 
 
@@ -236,7 +296,9 @@ def test_secret_from_environment_is_hidden() -> None:
 def test_secret_from_file(tmp_path: Path) -> None:
     secret_file = write(tmp_path, SECRET + "\n", "sip.pass")
     key_file = write(tmp_path, "api-" + SECRET, "api.key")
-    path = write(tmp_path, f'[sip]\npassword_file = "{secret_file}"\n[backend]\napi_key_file = "{key_file}"\n')
+    path = write(
+        tmp_path, f'[sip]\npassword_file = "{secret_file}"\n[backend]\napi_key_file = "{key_file}"\n'
+    )
     config = load_config(path, env={})
     assert config.sip.password.get_secret_value() == SECRET
     assert config.backend.api_key.get_secret_value() == "api-" + SECRET
@@ -268,11 +330,14 @@ def test_store_url_password_counts_as_secret() -> None:
     assert SECRET in config.secrets()
 
 
-@pytest.mark.parametrize(("setup", "expected"), [
-    ("both", "sip.password_file: expected either sip.password or sip.password_file, not both"),
-    ("missing", "sip.password_file: cannot read"),
-    ("empty", "sip.password_file: expected a non-empty secret"),
-])
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("both", "sip.password_file: expected either sip.password or sip.password_file, not both"),
+        ("missing", "sip.password_file: cannot read"),
+        ("empty", "sip.password_file: expected a non-empty secret"),
+    ],
+)
 def test_bad_secret_file(tmp_path: Path, setup: str, expected: str) -> None:
     secret_file = tmp_path / "sip.pass"
     if setup != "missing":
@@ -294,11 +359,15 @@ def test_logging_a_config_never_shows_its_secrets(tmp_path: Path) -> None:
 
     from console.logs import configure_logging, reset_logging
 
-    config = load_config(env={"HOTLINE_SIP__PASSWORD": SECRET, "HOTLINE_LOGGING__FILE": str(tmp_path / "h.log")})
+    config = load_config(
+        env={"HOTLINE_SIP__PASSWORD": SECRET, "HOTLINE_LOGGING__FILE": str(tmp_path / "h.log")}
+    )
     configure_logging(config.logging, cli=False, secrets=config.secrets())
     try:
         log = structlog.get_logger("t")
-        log.info("config loaded", config=config, sip=config.sip.model_dump(), as_json=config.model_dump_json())
+        log.info(
+            "config loaded", config=config, sip=config.sip.model_dump(), as_json=config.model_dump_json()
+        )
         log.info("raw value, e.g. a debug print of a SIP line", line=f"REGISTER user=1001 {SECRET}")
     finally:
         reset_logging()

@@ -42,19 +42,32 @@ def kamailio(tmp_path: Path) -> Iterator[Kamailio]:
     kam.stop()
 
 
-async def test_console_answers_a_sip_call_classifies_and_saves(kamailio: Kamailio, sqlite_store: Store,
-                                                               tmp_path: Path) -> None:
+async def test_console_answers_a_sip_call_classifies_and_saves(
+    kamailio: Kamailio, sqlite_store: Store, tmp_path: Path
+) -> None:
     add_operator(sqlite_store)
     line = SipLine(line_config(kamailio, USER, tmp_path))
-    app = HotlineApp(make_config(), sqlite_store, line, auto_login="wang", form_factory=wiring.ticket_form,
-                     clock_interval=3600)
+    app = HotlineApp(
+        make_config(),
+        sqlite_store,
+        line,
+        auto_login="wang",
+        form_factory=wiring.ticket_form,
+        clock_interval=3600,
+    )
     citizen: Sipp | None = None
     try:
         async with app.run_test(size=(160, 60)) as pilot:
             await wait_until(pilot, lambda: app.desk.line_state == "up")
-            citizen = Sipp(tmp_path / "citizen", scenario("citizen_call.xml", hangup="local"),
-                           ["-p", str(free_udp_port()), *via_kamailio(kamailio, USER, "-key", "codecs", "0 101", "-key", "hdr", "X-Rig: 1")]
-                           ).start()
+            citizen = Sipp(
+                tmp_path / "citizen",
+                scenario("citizen_call.xml", hangup="local"),
+                [
+                    "-p",
+                    str(free_udp_port()),
+                    *via_kamailio(kamailio, USER, "-key", "codecs", "0 101", "-key", "hdr", "X-Rig: 1"),
+                ],
+            ).start()
             await wait_until(pilot, lambda: app.desk.status.state == "振铃")
             call_id = app.desk.current.call_id
             await pilot.press("f5")
@@ -63,8 +76,14 @@ async def test_console_answers_a_sip_call_classifies_and_saves(kamailio: Kamaili
             form = desk_of(app).form
             await wait_until(pilot, lambda: bool(form.form_data().caller_phone))  # filled from the call
             await pilot.press("ctrl+f", *"nqbr", "1")
-            set_fields(form, nature="投诉", address="铁东区胜利街道园林小区3栋501", when="昨晚起",
-                       caller_name="王先生", description="家里暖气不热，屋里只有十五度")
+            set_fields(
+                form,
+                nature="投诉",
+                address="铁东区胜利街道园林小区3栋501",
+                when="昨晚起",
+                caller_name="王先生",
+                description="家里暖气不热，屋里只有十五度",
+            )
             await pilot.pause()
             app.call_log.flush()
             await pilot.press("ctrl+s")

@@ -28,8 +28,14 @@ class Desk:
         self.line = SimLine(script, self.scheduler)
         self.log = CallLog(store, now=self.clock)
         self.problems: list[str] = []
-        self.service = DeskService(store, self.line, call_log=self.log, wrapup_seconds=wrapup, now=self.clock,
-                                   on_problem=self.problems.append)
+        self.service = DeskService(
+            store,
+            self.line,
+            call_log=self.log,
+            wrapup_seconds=wrapup,
+            now=self.clock,
+            on_problem=self.problems.append,
+        )
         self.updates: list[str] = []
         self.line.start(self._on_event)
 
@@ -50,8 +56,13 @@ class Desk:
 
 @pytest.fixture
 def desk(sqlite_store: Store) -> Iterator[Desk]:
-    d = Desk(sqlite_store, [ScriptedCall("13800138000", ring_at=1.0),
-                            ScriptedCall("13800138001", ring_at=2.0, hangup_after=5.0)])
+    d = Desk(
+        sqlite_store,
+        [
+            ScriptedCall("13800138000", ring_at=1.0),
+            ScriptedCall("13800138001", ring_at=2.0, hangup_after=5.0),
+        ],
+    )
     yield d
     d.line.stop()
     d.service.end_session()
@@ -59,7 +70,9 @@ def desk(sqlite_store: Store) -> Iterator[Desk]:
 
 def _states(store: Store) -> list[tuple[str, str | None]]:
     with store.read() as s:
-        return [(r.state, r.reason) for r in s.scalars(select(AgentStateChange).order_by(AgentStateChange.id))]
+        return [
+            (r.state, r.reason) for r in s.scalars(select(AgentStateChange).order_by(AgentStateChange.id))
+        ]
 
 
 def test_a_paused_operator_is_not_rung_until_ready(desk: Desk, sqlite_store: Store) -> None:
@@ -91,7 +104,9 @@ def test_pause_asked_during_a_call_applies_after_wrapup(desk: Desk, sqlite_store
     assert (desk.service.status.state, desk.service.status.reason) == ("示忙", "会议")
 
 
-def test_disposition_is_stored_and_the_waiting_call_rings_after_wrapup(desk: Desk, sqlite_store: Store) -> None:
+def test_disposition_is_stored_and_the_waiting_call_rings_after_wrapup(
+    desk: Desk, sqlite_store: Store
+) -> None:
     desk.login(sqlite_store)
     desk.advance(1.0)
     first = desk.service.current.call_id
@@ -109,8 +124,14 @@ def test_disposition_is_stored_and_the_waiting_call_rings_after_wrapup(desk: Des
 
 def test_commands_without_a_call_are_refused_not_raised(desk: Desk, sqlite_store: Store) -> None:
     desk.login(sqlite_store)
-    for action in (desk.service.answer, desk.service.toggle_hold, desk.service.toggle_mute, desk.service.hangup,
-                   desk.service.complete_consultation, desk.service.cancel_consultation):
+    for action in (
+        desk.service.answer,
+        desk.service.toggle_hold,
+        desk.service.toggle_mute,
+        desk.service.hangup,
+        desk.service.complete_consultation,
+        desk.service.cancel_consultation,
+    ):
         assert action().message == "msg.no_call"
     assert desk.service.send_dtmf("12").message == "msg.no_call"
     assert desk.service.blind_transfer("110").message == "msg.no_call"
@@ -182,7 +203,9 @@ def test_place_of_mainland_numbers() -> None:
     assert place_of("110") == "" and place_of("anonymous") == ""
 
 
-def test_an_outbound_worklist_call_is_followed_and_the_pause_comes_back(desk: Desk, sqlite_store: Store) -> None:
+def test_an_outbound_worklist_call_is_followed_and_the_pause_comes_back(
+    desk: Desk, sqlite_store: Store
+) -> None:
     desk.login(sqlite_store, reason="回访")
     call_id = desk.line.dial("13800138009")
     desk.advance(0)  # ringing at the citizen's

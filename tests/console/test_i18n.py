@@ -6,8 +6,10 @@ import pytest
 
 from console.i18n import Translator
 
-CATALOGUE = {"zh_CN": {"ready": "就绪", "waiting": "排队 {n}", "zh_only": "仅中文"},
-             "en": {"ready": "Ready", "waiting": "{n} waiting"}}
+CATALOGUE = {
+    "zh_CN": {"ready": "就绪", "waiting": "排队 {n}", "zh_only": "仅中文"},
+    "en": {"ready": "Ready", "waiting": "{n} waiting"},
+}
 
 
 def test_chinese_is_the_default() -> None:

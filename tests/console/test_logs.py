@@ -55,13 +55,20 @@ def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
     cfg = log_config(tmp_path)
     configure_logging(cfg, cli=False, secrets=[SECRET])
     log = structlog.get_logger("console.test")
-    log.info("login", password=SECRET, sip_password="other-pw-1", headers={"Authorization": "Digest x"},
-             api_key="k-123456", nested={"deep": [{"token": "t-987654"}, f"the secret is {SECRET}"]})
+    log.info(
+        "login",
+        password=SECRET,
+        sip_password="other-pw-1",
+        headers={"Authorization": "Digest x"},
+        api_key="k-123456",
+        nested={"deep": [{"token": "t-987654"}, f"the secret is {SECRET}"]},
+    )
     log.info(f"connecting with {SECRET} inside the message")
     log.info("url", url=f"postgresql://hotline:{SECRET}@db.example/hotline", dsn="postgresql://u:pw-abc@h/d")
     # pyVoIP-style stdlib logging, with a raw SIP message carrying an Authorization header
     logging.getLogger("pyVoIP.SIP").warning(
-        "sent:\r\nREGISTER sip:pbx SIP/2.0\r\nAuthorization: Digest username=\"1001\", response=\"%s\"\r\n", SECRET
+        'sent:\r\nREGISTER sip:pbx SIP/2.0\r\nAuthorization: Digest username="1001", response="%s"\r\n',
+        SECRET,
     )
     try:
         raise RuntimeError(f"cannot log in with {SECRET}")
@@ -97,15 +104,18 @@ def test_ticket_numbers_and_ids_are_not_mistaken_for_phones() -> None:
         assert mask_phones(text) == text
 
 
-@pytest.mark.parametrize(("text", "masked"), [
-    ("13812345678", "138****5678"),
-    ("+8613812345678", "138****5678"),
-    ("+86 138 1234 5678", "138****5678"),
-    ("0086-13812345678", "138****5678"),
-    ("来电13812345678，", "来电138****5678，"),
-    ("tel 0412-5551234", "tel 412****1234"),
-    ("(0412)55512345", "412****2345"),
-])
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("13812345678", "138****5678"),
+        ("+8613812345678", "138****5678"),
+        ("+86 138 1234 5678", "138****5678"),
+        ("0086-13812345678", "138****5678"),
+        ("来电13812345678，", "来电138****5678，"),
+        ("tel 0412-5551234", "tel 412****1234"),
+        ("(0412)55512345", "412****2345"),
+    ],
+)
 def test_phone_forms(text: str, masked: str) -> None:
     assert mask_phones(text) == masked
 

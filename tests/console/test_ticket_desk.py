@@ -40,15 +40,27 @@ def test_clean_text_drops_control_characters_and_keeps_emoji() -> None:
 def test_form_round_trips_through_json_and_tolerates_junk() -> None:
     form = heating_form(callback_consent=False)
     assert FormData.from_json(form.to_json()) == form
-    odd = FormData.from_json({"nature": 3, "callback_consent": "yes", "leaf_path": [1], "unknown": "x",
-                              "description": "留下"})
-    assert odd.nature == "" and odd.callback_consent is True and odd.leaf_path == () and odd.description == "留下"
+    odd = FormData.from_json(
+        {"nature": 3, "callback_consent": "yes", "leaf_path": [1], "unknown": "x", "description": "留下"}
+    )
+    assert (
+        odd.nature == ""
+        and odd.callback_consent is True
+        and odd.leaf_path == ()
+        and odd.description == "留下"
+    )
     assert FormData(caller_phone=PHONE).is_blank() and not FormData(description="x").is_blank()
 
 
 def test_the_gate_names_what_is_missing_per_mode() -> None:
     empty = FormData()
-    assert check_form(empty, "dispatch", leaf_known=False).missing == ("who", "when", "where", "what", "demand")
+    assert check_form(empty, "dispatch", leaf_known=False).missing == (
+        "who",
+        "when",
+        "where",
+        "what",
+        "demand",
+    )
     assert check_form(empty, "direct_close", leaf_known=False).missing == ("what", "demand")
     full = heating_form()
     assert check_form(full, "dispatch", leaf_known=True).ok
@@ -58,7 +70,10 @@ def test_the_gate_names_what_is_missing_per_mode() -> None:
     assert check_form(consult, "dispatch", leaf_known=True, leaf_required=("地址",)).missing == ("where",)
     assert check_form(replace(full, description="冷"), "dispatch", leaf_known=True).missing == ("demand",)
     bad = check_form(replace(full, description="长" * 5000, caller_phone="12"), "dispatch", leaf_known=True)
-    assert [(p.key, p.field) for p in bad.problems] == [("too_long", "description"), ("bad_phone", "caller_phone")]
+    assert [(p.key, p.field) for p in bad.problems] == [
+        ("too_long", "description"),
+        ("bad_phone", "caller_phone"),
+    ]
     assert bad.problems[0].values["n"] > 5000
     no_answer = check_form(full, "direct_close", leaf_known=True)
     assert [p.key for p in no_answer.problems] == ["no_answer"]
@@ -94,7 +109,11 @@ def test_save_dispatches_links_the_call_and_clears_the_draft(store: Store) -> No
         assert linked is not None and linked.ticket_id == result.ticket_id
     facts = desk.leaf(HEATING)
     assert facts is not None and data["department"] == facts.department == "鞍山市热力有限公司"
-    assert data["deadline"] is not None and data["leaf_code"] == HEATING and data["caller_phone"] == "+8613812345678"
+    assert (
+        data["deadline"] is not None
+        and data["leaf_code"] == HEATING
+        and data["caller_phone"] == "+8613812345678"
+    )
     assert data["description"] == "家里暖气不热😀\n【发生时间】昨晚起"  # the bell character is gone
     assert {e["command"] for e in data["events"]} == {"create", "dispatch"}
     assert all(e["actor"] == "alice" for e in data["events"])
@@ -114,8 +133,13 @@ def test_direct_close_from_the_standard_answer(store: Store) -> None:
     desk = make_desk(store, operator(store))
     facts = desk.leaf(HEATING_START)
     assert facts is not None and facts.answer and "11月1日" in facts.answer
-    form = FormData(nature="咨询", leaf_code=HEATING_START, description="问今年什么时候开始供暖", answer=facts.answer,
-                    caller_phone=PHONE)
+    form = FormData(
+        nature="咨询",
+        leaf_code=HEATING_START,
+        description="问今年什么时候开始供暖",
+        answer=facts.answer,
+        caller_phone=PHONE,
+    )
     result = desk.save(form, None, mode="direct_close")
     assert result.status == "已办结"
     with store.read() as s:

@@ -29,8 +29,14 @@ async def classify_and_fill(pilot: Pilot[None], app: FormHost) -> None:
     """Pick 暖气不热 by its initials and digit 1, then fill the other four elements."""
     app.form.focus_search()
     await pilot.press(*"nqbr", "1")
-    set_fields(app.form, nature="投诉", address="铁东区胜利街道园林小区3栋501", when="昨晚起",
-               caller_name="王先生", description="家里暖气不热，屋里只有十五度")
+    set_fields(
+        app.form,
+        nature="投诉",
+        address="铁东区胜利街道园林小区3栋501",
+        when="昨晚起",
+        caller_name="王先生",
+        description="家里暖气不热，屋里只有十五度",
+    )
     await pilot.pause()
 
 
@@ -80,7 +86,9 @@ async def test_ime_burst_searches_only_the_final_value(sqlite_store: Store) -> N
         box = app.form.picker.search_box
         for ch in "拖欠工资":  # one IME commit: four keys queued before any Changed is handled
             box.post_message(events.Key(ch, ch))
-        await wait_for(pilot.pause, lambda: box.value == "拖欠工资" and bool(app.form.picker.results_view.results))
+        await wait_for(
+            pilot.pause, lambda: box.value == "拖欠工资" and bool(app.form.picker.results_view.results)
+        )
         await pilot.pause()
         assert seen[-1] == "拖欠工资" and len(seen) < 4
         assert "工资" in app.form.picker.results_view.results[0].path[-1]
@@ -89,15 +97,18 @@ async def test_ime_burst_searches_only_the_final_value(sqlite_store: Store) -> N
 async def test_gate_refuses_then_save_shows_the_number_and_writes_the_ticket(sqlite_store: Store) -> None:
     actor = operator(sqlite_store)
     with sqlite_store.session() as s:
-        calls.open_call(s, call_id="call-1", direction="in", remote_number=PHONE, display_name=None,
-                        at=T0)
+        calls.open_call(s, call_id="call-1", direction="in", remote_number=PHONE, display_name=None, at=T0)
     app = FormHost(make_desk(sqlite_store, actor), CallContext("call-1", PHONE))
     async with app.run_test(size=SIZE) as pilot:
         form = app.form
         assert form.form_data().caller_phone == PHONE  # filled from the call
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "五要素不全" in form.status_text and "事项分类" in form.status_text and "发生时间" in form.status_text
+        assert (
+            "五要素不全" in form.status_text
+            and "事项分类" in form.status_text
+            and "发生时间" in form.status_text
+        )
         await classify_and_fill(pilot, app)
         assert form.form_data().district == "铁东区"  # matched from the address
         form.note_call_ended()  # the caller hangs up while the operator finishes
@@ -124,7 +135,9 @@ async def test_gate_refuses_then_save_shows_the_number_and_writes_the_ticket(sql
 
 
 @pytest.mark.parametrize("keys", [("enter",), ("down", "enter")], ids=["merge", "follow_up"])
-async def test_duplicates_are_offered_for_merge_or_follow_up(sqlite_store: Store, keys: tuple[str, ...]) -> None:
+async def test_duplicates_are_offered_for_merge_or_follow_up(
+    sqlite_store: Store, keys: tuple[str, ...]
+) -> None:
     desk = make_desk(sqlite_store, operator(sqlite_store))
     first = desk.save(heating_form(address="铁东区胜利街道园林小区3栋501"))
     app = FormHost(desk, CallContext(None, PHONE))
@@ -141,7 +154,12 @@ async def test_duplicates_are_offered_for_merge_or_follow_up(sqlite_store: Store
         tickets = s.scalar(select(func.count()).select_from(Ticket))
         child = find_ticket(s, app.saved[0].number)
     if keys == ("enter",):
-        assert tickets == 2 and child is not None and child.status == "已并单" and child.parent_id == first.ticket_id
+        assert (
+            tickets == 2
+            and child is not None
+            and child.status == "已并单"
+            and child.parent_id == first.ticket_id
+        )
     else:
         assert tickets == 1 and app.saved[0].number == first.number  # a follow-up makes no ticket
 

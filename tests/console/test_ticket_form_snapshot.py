@@ -25,8 +25,12 @@ def test_form_half_filled_in_chinese(snap_compare: Any, sqlite_store: Store) -> 
         await pilot.press(*"nqbr")
         await pilot.pause()
         await pilot.press("1")
-        set_fields(form, nature="投诉", address="铁东区胜利街道园林小区3栋2单元501",
-                   description="家里暖气不热，屋里只有十五度，老人孩子受不了。")
+        set_fields(
+            form,
+            nature="投诉",
+            address="铁东区胜利街道园林小区3栋2单元501",
+            description="家里暖气不热，屋里只有十五度，老人孩子受不了。",
+        )
         await pilot.pause()
         form.query_one("#consent", Checkbox).focus()  # no text cursor: nothing blinks in the picture
         await pilot.pause()

@@ -26,8 +26,9 @@ class Tmux:
         self.workdir = workdir
 
     def run(self, *args: str, check: bool = True) -> str:
-        out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20,
-                             check=check)
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20, check=check
+        )
         return out.stdout
 
     def start(self, command: str, env: dict[str, str]) -> None:
@@ -51,8 +52,12 @@ class Tmux:
         raise AssertionError(f"screen never matched; last screen:\n{text}")
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", "t"], capture_output=True,
-                              timeout=10).returncode == 0
+        return (
+            subprocess.run(
+                ["tmux", "-L", self.socket, "has-session", "-t", "t"], capture_output=True, timeout=10
+            ).returncode
+            == 0
+        )
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
@@ -74,13 +79,20 @@ def test_login_take_a_simulated_call_and_quit(tmux: Tmux, tmp_path: Path) -> Non
         "HOTLINE_STORE__URL": f"sqlite:///{tmp_path / 'hotline.sqlite3'}",
         "HOTLINE_LOGGING__FILE": str(tmp_path / "hotline.log"),
         "HOTLINE_CONFIG": str(tmp_path / "config.toml"),
-        "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_STATE_HOME": str(tmp_path / "state"),
-        "TERM": "xterm-256color", "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "TERM": "xterm-256color",
+        "HOME": str(tmp_path),
     }
     (tmp_path / "config.toml").write_text("[ui]\nwrapup_seconds = 5\n", encoding="utf-8")
-    added = subprocess.run([str(HOTLINE), "users", "add", "zhang", "--role", "operator", "--password-stdin"],
-                           input="pw-12345\n", capture_output=True, text=True, timeout=60,
-                           env={**os.environ, **env})
+    added = subprocess.run(
+        [str(HOTLINE), "users", "add", "zhang", "--role", "operator", "--password-stdin"],
+        input="pw-12345\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
     assert added.returncode == 0, added.stderr
     tmux.start(f"{HOTLINE} console --sim", env)
     tmux.wait_for(lambda s: "登录" in s and "用户名" in s)
@@ -100,8 +112,13 @@ def test_login_take_a_simulated_call_and_quit(tmux: Tmux, tmp_path: Path) -> Non
     while tmux.alive() and time.monotonic() < end:
         time.sleep(0.2)
     assert not tmux.alive(), tmux.screen()
-    out = subprocess.run([str(HOTLINE), "users", "list", "--json"], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, **env})
+    out = subprocess.run(
+        [str(HOTLINE), "users", "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
     assert out.returncode == 0
     import sqlite3
 
@@ -114,9 +131,12 @@ def test_login_take_a_simulated_call_and_quit(tmux: Tmux, tmp_path: Path) -> Non
 
 def test_demo_logs_in_by_itself_and_rings_within_seconds(tmux: Tmux, tmp_path: Path) -> None:
     env = {
-        "HOTLINE_CONFIG": str(tmp_path / "config.toml"), "HOTLINE_LOGGING__FILE": str(tmp_path / "hotline.log"),
-        "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_STATE_HOME": str(tmp_path / "state"),
-        "TERM": "xterm-256color", "HOME": str(tmp_path),
+        "HOTLINE_CONFIG": str(tmp_path / "config.toml"),
+        "HOTLINE_LOGGING__FILE": str(tmp_path / "hotline.log"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "TERM": "xterm-256color",
+        "HOME": str(tmp_path),
     }
     (tmp_path / "config.toml").write_text("", encoding="utf-8")
     tmux.start(f"{HOTLINE} demo --data-dir {tmp_path / 'demo'} --tickets 200 --calls 3", env)
@@ -127,4 +147,6 @@ def test_demo_logs_in_by_itself_and_rings_within_seconds(tmux: Tmux, tmp_path: P
     while tmux.alive() and time.monotonic() < end:
         time.sleep(0.2)
     assert not tmux.alive(), tmux.screen()
-    assert (tmp_path / "demo" / "demo.sqlite3").exists() and (tmp_path / "demo" / "citybackend.sqlite3").exists()
+    assert (tmp_path / "demo" / "demo.sqlite3").exists() and (
+        tmp_path / "demo" / "citybackend.sqlite3"
+    ).exists()

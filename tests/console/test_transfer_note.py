@@ -43,8 +43,12 @@ def _outbox_commands(store: Store, ticket_id: int) -> list[Any]:
 
 def _form_rig(store: Store) -> Any:
     add_operator(store)
-    return make_rig(store, [ScriptedCall(PHONE, ring_at=0.5, hangup_after=600)], auto_login="wang",
-                    form_factory=wiring.ticket_form)
+    return make_rig(
+        store,
+        [ScriptedCall(PHONE, ring_at=0.5, hangup_after=600)],
+        auto_login="wang",
+        form_factory=wiring.ticket_form,
+    )
 
 
 async def _answered_with_form(rig: Any, pilot: Any) -> None:
@@ -58,8 +62,14 @@ async def _save_form(rig: Any, pilot: Any) -> int:
     form = desk_of(rig).form
     await wait_until(pilot, lambda: bool(form.form_data().caller_phone))
     await pilot.press("ctrl+f", *"nqbr", "1")
-    set_fields(form, nature="投诉", address="铁东区胜利街道园林小区3栋501", when="昨晚起",
-               caller_name="王先生", description="家里暖气不热，屋里只有十五度")
+    set_fields(
+        form,
+        nature="投诉",
+        address="铁东区胜利街道园林小区3栋501",
+        when="昨晚起",
+        caller_name="王先生",
+        description="家里暖气不热，屋里只有十五度",
+    )
     await pilot.pause()
     await pilot.press("ctrl+s")
     call = rig.app.desk.current or rig.app.desk.last_call
@@ -99,8 +109,9 @@ async def test_attended_transfer_then_ticket_saved_in_wrapup_is_noted(sqlite_sto
 
 def _ticket(store: Store) -> int:
     with store.session() as s:
-        return create_ticket(s, draft_from({"nature": "咨询", "description": "供暖时间咨询"}),
-                             Actor("wang", "operator"), FIXED).id
+        return create_ticket(
+            s, draft_from({"nature": "咨询", "description": "供暖时间咨询"}), Actor("wang", "operator"), FIXED
+        ).id
 
 
 @pytest.fixture
@@ -117,8 +128,9 @@ def talking(sqlite_store: Store) -> Iterator[Desk]:
     desk.service.end_session()
 
 
-def test_a_department_transfer_names_the_department_and_is_noted_once(talking: Desk, sqlite_store: Store
-                                                                       ) -> None:
+def test_a_department_transfer_names_the_department_and_is_noted_once(
+    talking: Desk, sqlite_store: Store
+) -> None:
     desk = talking
     first, second = _ticket(sqlite_store), _ticket(sqlite_store)
     assert desk.service.blind_transfer(" 96123 ", "市供暖公司").kind == "none"

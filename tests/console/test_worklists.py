@@ -52,7 +52,9 @@ class Seeded:
     tickets: dict[str, int] = field(default_factory=dict)  # label -> ticket id
 
 
-def _missed(store: Store, number: str, at: dt.datetime, reason: str = "cancelled", name: str | None = None) -> str:
+def _missed(
+    store: Store, number: str, at: dt.datetime, reason: str = "cancelled", name: str | None = None
+) -> str:
     call_id = uuid.uuid4().hex
     with store.session() as s:
         calls.open_call(s, call_id=call_id, direction="in", remote_number=number, display_name=name, at=at)
@@ -61,8 +63,15 @@ def _missed(store: Store, number: str, at: dt.datetime, reason: str = "cancelled
 
 
 def _closed_ticket(store: Store, phone: str, name: str, dept: str, closed: dt.datetime, what: str) -> int:
-    draft = draft_from({"nature": "投诉", "description": what, "leaf_code": "101.01", "caller_name": name,
-                        "caller_phone": phone})
+    draft = draft_from(
+        {
+            "nature": "投诉",
+            "description": what,
+            "leaf_code": "101.01",
+            "caller_name": name,
+            "caller_phone": phone,
+        }
+    )
     opened = closed - dt.timedelta(days=3)
     with store.session() as s:
         t = create_ticket(s, draft, OPERATOR, opened)
@@ -79,10 +88,16 @@ def seed(store: Store) -> Seeded:
     _missed(store, "13812345678", NOW - 5 * h, name="王先生")
     out.missed["13812345678"] = _missed(store, "13812345678", NOW - 2 * h, "abandoned", name="王先生")
     out.missed["04122345678"] = _missed(store, "04122345678", NOW - 3 * h)
-    out.missed["13900001111"] = _missed(store, "+8613900001111", NOW - 4 * h, "rejected")  # refused: not listed
+    out.missed["13900001111"] = _missed(
+        store, "+8613900001111", NOW - 4 * h, "rejected"
+    )  # refused: not listed
     yesterday = dt.datetime(2026, 11, 27, 15, 0, tzinfo=SHANGHAI)
-    out.tickets["heat"] = _closed_ticket(store, "13700002222", "李女士", "铁东区供暖办", yesterday, "暖气不热")
-    out.tickets["road"] = _closed_ticket(store, "13600003333", "赵先生", "立山区城管局", yesterday + h, "路灯不亮")
+    out.tickets["heat"] = _closed_ticket(
+        store, "13700002222", "李女士", "铁东区供暖办", yesterday, "暖气不热"
+    )
+    out.tickets["road"] = _closed_ticket(
+        store, "13600003333", "赵先生", "立山区城管局", yesterday + h, "路灯不亮"
+    )
     out.tickets["today"] = _closed_ticket(store, "13500004444", "钱先生", "铁西区住建局", NOW - h, "井盖缺失")
     return out
 
@@ -106,8 +121,9 @@ def seeded(sqlite_store: Store) -> Seeded:
     return seed(sqlite_store)
 
 
-def make_service(store: Store, dial: Callable[[str], str], actor: Actor = OPERATOR, **kw: object
-                 ) -> WorklistService:
+def make_service(
+    store: Store, dial: Callable[[str], str], actor: Actor = OPERATOR, **kw: object
+) -> WorklistService:
     return WorklistService(store, dial, actor, clock=lambda: NOW, deadlines=DeadlineCalculator(), **kw)  # type: ignore[arg-type]
 
 
@@ -121,8 +137,13 @@ class WorklistApp(App[None]):
         self.placed: list[WorklistsScreen.CallPlaced] = []
 
     def on_mount(self) -> None:
-        self.push_screen(WorklistsScreen(self.service, Translator(self.language),  # type: ignore[arg-type]
-                                         refresh_seconds=None))
+        self.push_screen(
+            WorklistsScreen(
+                self.service,
+                Translator(self.language),  # type: ignore[arg-type]
+                refresh_seconds=None,
+            )
+        )
 
     def on_worklists_screen_call_placed(self, message: WorklistsScreen.CallPlaced) -> None:
         self.placed.append(message)
@@ -152,8 +173,9 @@ async def press_and_reload(pilot, screen: WorklistsScreen, *keys: str) -> None: 
 
 
 @asynccontextmanager
-async def opened(service: WorklistService, language: str = "zh_CN"
-                 ) -> AsyncIterator[tuple[WorklistApp, Any, WorklistsScreen]]:
+async def opened(
+    service: WorklistService, language: str = "zh_CN"
+) -> AsyncIterator[tuple[WorklistApp, Any, WorklistsScreen]]:
     """The app with the worklists screen up and its first page loaded."""
     app = WorklistApp(service, language)
     async with app.run_test(size=SIZE) as pilot:
@@ -187,11 +209,22 @@ def test_dialable_numbers() -> None:
 
 def test_paginate_clamps_pages() -> None:
     items = list(range(45))
-    assert [(p.page, p.pages, p.total, p.first, len(p.rows), p.truncated) for p in
-            (paginate(items, 0, 20), paginate(items, 2, 20), paginate(items, 9, 20), paginate([], 3, 20),
-             paginate(items, 9, 20, limit=30))] == [
-        (0, 3, 45, 0, 20, False), (2, 3, 45, 40, 5, False), (2, 3, 45, 40, 5, False), (0, 1, 0, 0, 0, False),
-        (1, 2, 30, 20, 10, True)]
+    assert [
+        (p.page, p.pages, p.total, p.first, len(p.rows), p.truncated)
+        for p in (
+            paginate(items, 0, 20),
+            paginate(items, 2, 20),
+            paginate(items, 9, 20),
+            paginate([], 3, 20),
+            paginate(items, 9, 20, limit=30),
+        )
+    ] == [
+        (0, 3, 45, 0, 20, False),
+        (2, 3, 45, 40, 5, False),
+        (2, 3, 45, 40, 5, False),
+        (0, 1, 0, 0, 0, False),
+        (1, 2, 30, 20, 10, True),
+    ]
 
 
 # --- the service on a real store -------------------------------------------------------------------
@@ -203,14 +236,19 @@ def test_service_lists_pages_and_masks_for_trainers(sqlite_store: Store, seeded:
     first, second = op.missed_page(0), op.missed_page(1)
     assert (first.total, first.pages, second.first) == (2, 2, 1)
     assert [(r.phone, r.missed, r.name) for r in first.rows + second.rows] == [
-        ("13812345678", 2, "王先生"), ("04122345678", 1, None)]
+        ("13812345678", 2, "王先生"),
+        ("04122345678", 1, None),
+    ]
     due = op.due_page(0)
     assert due.total == 2 and due.rows[0].phone == "13700002222"
     trainer = make_service(sqlite_store, dialer, TRAINER)
     assert [r.phone for r in trainer.missed_page().rows] == ["138****5678", "412****5678"]
     assert [r.phone for r in trainer.due_page().rows] == ["137****2222", "136****3333"]
-    for act in (lambda: trainer.call_back(first.rows[0]), lambda: trainer.call_for_visit(due.rows[0]),
-                lambda: trainer.record_visit(due.rows[0].ticket_id, "满意")):
+    for act in (
+        lambda: trainer.call_back(first.rows[0]),
+        lambda: trainer.call_for_visit(due.rows[0]),
+        lambda: trainer.record_visit(due.rows[0].ticket_id, "满意"),
+    ):
         with pytest.raises(WorklistError) as err:
             act()
         assert err.value.key == "read_only"
@@ -238,12 +276,16 @@ def test_service_dial_failure_is_a_worklist_error(sqlite_store: Store, seeded: S
 # --- the screen under Pilot ------------------------------------------------------------------------
 
 
-async def test_missed_list_shows_numbers_and_dial_calls_the_dialer(sqlite_store: Store, seeded: Seeded) -> None:
+async def test_missed_list_shows_numbers_and_dial_calls_the_dialer(
+    sqlite_store: Store, seeded: Seeded
+) -> None:
     dialer = RecordingDialer()
     async with opened(make_service(sqlite_store, dialer)) as (app, pilot, screen):
         rows = table_rows(screen, "#wl-missed")
-        assert [r[:5] for r in rows] == [["1", "13812345678", "王先生", "11-28 08:00", "2"],
-                                         ["2", "04122345678", "", "11-28 07:00", "1"]]
+        assert [r[:5] for r in rows] == [
+            ["1", "13812345678", "王先生", "11-28 08:00", "2"],
+            ["2", "04122345678", "", "11-28 07:00", "1"],
+        ]
         assert rows[0][5] == "排队放弃"
         assert "第 1/1 页，共 2 条" in str(screen.query_one("#wl-missed-pager", Static).render())
         await pilot.press("down", "d")  # the landline
@@ -284,7 +326,9 @@ async def test_visit_satisfied_closes_the_ticket(sqlite_store: Store, seeded: Se
     async with opened(make_service(sqlite_store, dialer)) as (app, pilot, screen):
         await pilot.press("v")
         assert [r[2:6] for r in table_rows(screen, "#wl-visits")] == [
-            ["李女士", "13700002222", "铁东区供暖办", "11-27 15:00"], ["赵先生", "13600003333", "立山区城管局", "11-27 16:00"]]
+            ["李女士", "13700002222", "铁东区供暖办", "11-27 15:00"],
+            ["赵先生", "13600003333", "立山区城管局", "11-27 16:00"],
+        ]
         await pilot.press("d")
         await settle(pilot, lambda: bool(app.placed))
         assert dialer.numbers == ["13700002222"]
@@ -302,7 +346,8 @@ async def test_visit_satisfied_closes_the_ticket(sqlite_store: Store, seeded: Se
 
 
 async def test_visit_dissatisfied_needs_a_reason_and_without_fault_is_evaluated(
-        sqlite_store: Store, seeded: Seeded) -> None:
+    sqlite_store: Store, seeded: Seeded
+) -> None:
     async with opened(make_service(sqlite_store, RecordingDialer())) as (_app, pilot, screen):
         await pilot.press("v", "down", "e")  # record without dialling (the citizen called in)
         assert screen.form_row is not None and screen.form_row.ticket_id == seeded.tickets["road"]
@@ -311,7 +356,9 @@ async def test_visit_dissatisfied_needs_a_reason_and_without_fault_is_evaluated(
         await settle(pilot)
         assert "不满意需填写原因" in status(screen) and screen.form_row is not None
         screen.query_one("#wl-reason", Input).value = "路灯还是不亮"
-        await press_and_reload(pilot, screen, "ctrl+s")  # the fault box left unticked: not the department's fault
+        await press_and_reload(
+            pilot, screen, "ctrl+s"
+        )  # the fault box left unticked: not the department's fault
         assert screen.form_row is None
     with sqlite_store.read() as s:
         t = s.get(Ticket, seeded.tickets["road"])
@@ -319,7 +366,8 @@ async def test_visit_dissatisfied_needs_a_reason_and_without_fault_is_evaluated(
 
 
 async def test_visit_dissatisfied_department_at_fault_is_rehandled_and_audited(
-        sqlite_store: Store, seeded: Seeded) -> None:
+    sqlite_store: Store, seeded: Seeded
+) -> None:
     async with opened(make_service(sqlite_store, RecordingDialer())) as (_app, pilot, screen):
         await pilot.press("v", "e", "right", "right", "enter")
         screen.query_one("#wl-reason", Input).value = "暖气还是不热"
@@ -400,7 +448,8 @@ def sim_line() -> Iterator[SimLine]:
 
 
 async def test_callback_through_the_simulated_line_is_logged_and_leaves_the_list(
-        sqlite_store: Store, seeded: Seeded, sim_line: SimLine) -> None:
+    sqlite_store: Store, seeded: Seeded, sim_line: SimLine
+) -> None:
     line = sim_line
     log = CallLog(sqlite_store, now=lambda: NOW)
     answered = threading.Event()
@@ -467,7 +516,9 @@ def test_missed_row_key_is_stable_per_number(sqlite_store: Store, seeded: Seeded
     assert after["13812345678"].key == before["13812345678"] and after["13812345678"].missed == 3
 
 
-async def test_an_overlong_reason_is_refused_and_kept_in_the_form(sqlite_store: Store, seeded: Seeded) -> None:
+async def test_an_overlong_reason_is_refused_and_kept_in_the_form(
+    sqlite_store: Store, seeded: Seeded
+) -> None:
     async with opened(make_service(sqlite_store, RecordingDialer())) as (_app, pilot, screen):
         await pilot.press("v", "e", "right", "right", "enter")
         pasted = "暖气\x07不热😡" + "长" * 10_000
@@ -524,8 +575,14 @@ async def test_keys_are_remappable_by_id(sqlite_store: Store, seeded: Seeded) ->
 
 
 async def test_backlog_adds_older_visits(sqlite_store: Store, seeded: Seeded) -> None:
-    older = _closed_ticket(sqlite_store, "13400005555", "孙女士", "铁东区供暖办",
-                           dt.datetime(2026, 11, 25, 11, 0, tzinfo=SHANGHAI), "暖气漏水")
+    older = _closed_ticket(
+        sqlite_store,
+        "13400005555",
+        "孙女士",
+        "铁东区供暖办",
+        dt.datetime(2026, 11, 25, 11, 0, tzinfo=SHANGHAI),
+        "暖气漏水",
+    )
     async with opened(make_service(sqlite_store, RecordingDialer())) as (_app, pilot, screen):
         await pilot.press("v")
         assert [r[2] for r in table_rows(screen, "#wl-visits")] == ["李女士", "赵先生"]
@@ -557,7 +614,8 @@ async def test_a_locked_store_is_reported_and_the_row_kept(sqlite_url: str) -> N
             blocker.close()
         with store.read() as s:
             assert evaluations.callback_tries(s, [seeded.missed["13812345678"]]) == {
-                seeded.missed["13812345678"]: 1}
+                seeded.missed["13812345678"]: 1
+            }
     finally:
         store.close()
 
@@ -577,7 +635,9 @@ def _refuse(store: Store, ticket_id: int) -> int:
         return entry.id
 
 
-async def test_supervisor_sees_refused_tickets_and_sends_one_again(sqlite_store: Store, seeded: Seeded) -> None:
+async def test_supervisor_sees_refused_tickets_and_sends_one_again(
+    sqlite_store: Store, seeded: Seeded
+) -> None:
     entry_id = _refuse(sqlite_store, seeded.tickets["heat"])
     async with opened(make_service(sqlite_store, RecordingDialer(), SUPERVISOR)) as (_app, pilot, screen):
         await pilot.press("s")

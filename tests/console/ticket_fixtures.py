@@ -48,13 +48,28 @@ def operator(store: Store, name: str = "alice") -> Actor:
 
 
 def make_desk(store: Store, actor: Actor, clock: Clock | None = None, window_hours: int = 72) -> TicketDesk:
-    return TicketDesk(store, actor, taxonomy=taxonomy(), searcher=searcher(), duplicate_window_hours=window_hours,
-                      clock=clock or Clock())
+    return TicketDesk(
+        store,
+        actor,
+        taxonomy=taxonomy(),
+        searcher=searcher(),
+        duplicate_window_hours=window_hours,
+        clock=clock or Clock(),
+    )
 
 
 def heating_form(**changes: object) -> FormData:
-    base = FormData(nature="投诉", leaf_code=HEATING, leaf_path=("城市建设与管理", "供热", "暖气不热"),
-                    query="nqbr", district="铁东区", street="胜利街道", address="胜利街道园林小区3栋2单元501",
-                    when="昨晚起", description="家里暖气不热，室温只有十五度", caller_name="王先生",
-                    caller_phone=PHONE)
+    base = FormData(
+        nature="投诉",
+        leaf_code=HEATING,
+        leaf_path=("城市建设与管理", "供热", "暖气不热"),
+        query="nqbr",
+        district="铁东区",
+        street="胜利街道",
+        address="胜利街道园林小区3栋2单元501",
+        when="昨晚起",
+        description="家里暖气不热，室温只有十五度",
+        caller_name="王先生",
+        caller_phone=PHONE,
+    )
     return FormData(**{**base.to_json(), "leaf_path": base.leaf_path, **changes})  # type: ignore[arg-type]

@@ -17,7 +17,9 @@ from console.widgets.ticket_form import TicketForm
 class FormHost(App[None]):
     """Mounts one TicketForm; records the messages it posts."""
 
-    def __init__(self, desk: TicketDesk, call: CallContext | None = None, language: Language = "zh_CN") -> None:
+    def __init__(
+        self, desk: TicketDesk, call: CallContext | None = None, language: Language = "zh_CN"
+    ) -> None:
         super().__init__()
         self.desk = desk
         self.call = call

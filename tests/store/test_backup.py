@@ -41,8 +41,10 @@ def consistent(copy: Path) -> int:
         tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
         # one transaction per ticket: a snapshot never holds a ticket without its outbox row or events
         assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == tickets
-        orphans = conn.execute("SELECT count(*) FROM tickets t WHERE NOT EXISTS "
-                               "(SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.id)").fetchone()[0]
+        orphans = conn.execute(
+            "SELECT count(*) FROM tickets t WHERE NOT EXISTS "
+            "(SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.id)"
+        ).fetchone()[0]
         assert orphans == 0
         return int(tickets)
     finally:
@@ -53,8 +55,12 @@ def test_backup_while_a_writer_is_running(tmp_path: Path, sqlite_url: str) -> No
     open_store(sqlite_url).close()
     db = Path(sqlite_url.removeprefix("sqlite:///"))
     stop = tmp_path / "stop"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, sqlite_url, str(stop)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, sqlite_url, str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         give_up = time.monotonic() + 60
         while time.monotonic() < give_up and writer.poll() is None:  # wait until the seat is writing

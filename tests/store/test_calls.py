@@ -27,11 +27,20 @@ def cid() -> str:
     return uuid.uuid4().hex
 
 
-def inbound(store: Store, at: dt.datetime = T0, number: str = MOBILE, *, answered: float | None = 5,
-            ended: float = 60, reason: str = "remote_bye") -> str:
+def inbound(
+    store: Store,
+    at: dt.datetime = T0,
+    number: str = MOBILE,
+    *,
+    answered: float | None = 5,
+    ended: float = 60,
+    reason: str = "remote_bye",
+) -> str:
     call_id = cid()
     with store.session() as s:
-        calls.open_call(s, call_id=call_id, direction="in", remote_number=number, display_name="王先生", at=at)
+        calls.open_call(
+            s, call_id=call_id, direction="in", remote_number=number, display_name="王先生", at=at
+        )
         if answered is not None:
             calls.answer_call(s, call_id, at + answered * S)
         calls.end_call(s, call_id, at + ended * S, reason)
@@ -39,8 +48,16 @@ def inbound(store: Store, at: dt.datetime = T0, number: str = MOBILE, *, answere
 
 
 def ticket(store: Store, at: dt.datetime, phone: str = MOBILE, **extra: Any) -> int:
-    draft = draft_from({"nature": "投诉", "description": "暖气不热", "leaf_code": "101.01",
-                        "caller_name": "王先生", "caller_phone": phone, **extra})
+    draft = draft_from(
+        {
+            "nature": "投诉",
+            "description": "暖气不热",
+            "leaf_code": "101.01",
+            "caller_name": "王先生",
+            "caller_phone": phone,
+            **extra,
+        }
+    )
     with store.session() as s:
         return create_ticket(s, draft, OPERATOR, at).id
 
@@ -58,8 +75,15 @@ def test_life_of_a_call_links_the_caller_and_writes_events_once(store: Store) ->
     call_id = cid()
     with store.session() as s:
         for _ in range(2):  # a repeated offer (worker restart) changes nothing
-            calls.open_call(s, call_id=call_id, direction="in", remote_number="138 1234 5678",
-                            display_name="王先生", at=T0, queue="12345")
+            calls.open_call(
+                s,
+                call_id=call_id,
+                direction="in",
+                remote_number="138 1234 5678",
+                display_name="王先生",
+                at=T0,
+                queue="12345",
+            )
         calls.answer_call(s, call_id, T0 + 3 * S, user_id=None)
         calls.answer_call(s, call_id, T0 + 9 * S)  # the first answer wins
         for _ in range(2):
@@ -74,12 +98,20 @@ def test_life_of_a_call_links_the_caller_and_writes_events_once(store: Store) ->
         call = s.get(Call, call_id)
         assert call is not None
         assert (call.answered_at, call.ended_at, call.end_reason) == (T0 + 3 * S, T0 + 30 * S, "remote_bye")
-        assert call.recording_path == "/rec/" + call_id and call.disposition == "咨询" and call.queue == "12345"
+        assert (
+            call.recording_path == "/rec/" + call_id and call.disposition == "咨询" and call.queue == "12345"
+        )
         caller = s.get(Caller, call.caller_id)
         assert caller is not None and caller.phone == "+8613812345678" and caller.name == "王先生"
         kinds = [(e.kind, e.data) for e in calls.call_events(s, call_id)]
-    assert kinds == [("offered", {}), ("answered", {}), ("dtmf", {"digit": "1"}), ("dtmf", {"digit": "1"}),
-                     ("held", {"by": "remote"}), ("ended", {"reason": "remote_bye"})]
+    assert kinds == [
+        ("offered", {}),
+        ("answered", {}),
+        ("dtmf", {"digit": "1"}),
+        ("dtmf", {"digit": "1"}),
+        ("held", {"by": "remote"}),
+        ("ended", {"reason": "remote_bye"}),
+    ]
 
 
 def test_numbers_that_are_not_phones_make_calls_without_a_caller(store: Store) -> None:
@@ -95,8 +127,14 @@ def test_bad_requests_raise_call_error(store: Store) -> None:
     with store.session() as s, pytest.raises(calls.CallError):
         calls.answer_call(s, "nope", T0)
     with store.session() as s, pytest.raises(calls.CallError):
-        calls.open_call(s, call_id=cid(), direction="sideways", remote_number=MOBILE,  # type: ignore[arg-type]
-                        display_name=None, at=T0)
+        calls.open_call(
+            s,
+            call_id=cid(),
+            direction="sideways",
+            remote_number=MOBILE,  # type: ignore[arg-type]
+            display_name=None,
+            at=T0,
+        )
     call_id = inbound(store)
     with store.session() as s, pytest.raises(calls.CallError):
         calls.end_call(s, call_id, T0, "exploded")
@@ -125,8 +163,9 @@ def test_caller_history_lists_open_tickets_first_and_recent_calls(store: Store) 
     inbound(store, T0 - dt.timedelta(days=31))  # outside the 30 days
     ringing = cid()
     with store.session() as s:
-        calls.open_call(s, call_id=ringing, direction="in", remote_number="+86 138-1234-5678",
-                        display_name=None, at=T0)
+        calls.open_call(
+            s, call_id=ringing, direction="in", remote_number="+86 138-1234-5678", display_name=None, at=T0
+        )
         calls.link_ticket(s, recent, newer_closed)
     with store.read() as s:
         h = calls.caller_history(s, "13812345678", T0 + S, exclude_call_id=ringing)
@@ -156,9 +195,13 @@ def test_first_call_of_a_number_is_not_a_repeat(store: Store) -> None:
 def test_missed_calls_group_by_number_and_leave_when_reached_or_called_back(store: Store) -> None:
     a1 = inbound(store, T0, answered=None, ended=20, reason="cancelled")
     a2 = inbound(store, T0 + dt.timedelta(minutes=5), answered=None, ended=10, reason="abandoned")
-    b = inbound(store, T0 + dt.timedelta(minutes=1), "13900001111", answered=None, ended=9, reason="cancelled")
+    b = inbound(
+        store, T0 + dt.timedelta(minutes=1), "13900001111", answered=None, ended=9, reason="cancelled"
+    )
     inbound(store, T0 + dt.timedelta(minutes=2), "13700002222", answered=None, ended=3, reason="rejected")
-    c = inbound(store, T0 + dt.timedelta(minutes=3), "13600003333", answered=None, ended=9, reason="cancelled")
+    c = inbound(
+        store, T0 + dt.timedelta(minutes=3), "13600003333", answered=None, ended=9, reason="cancelled"
+    )
     inbound(store, T0 + dt.timedelta(minutes=4), "13600003333")  # called again and got through
     inbound(store, T0 - dt.timedelta(days=2), "13500004444", answered=None, ended=9, reason="cancelled")
     with store.read() as s:
@@ -170,10 +213,17 @@ def test_missed_calls_group_by_number_and_leave_when_reached_or_called_back(stor
     assert len(with_rejected) == 3
     back = cid()
     with store.session() as s:
-        calls.open_call(s, call_id=back, direction="out", remote_number=MOBILE, display_name=None,
-                        at=T0 + dt.timedelta(minutes=30))
-        assert sorted(calls.mark_called_back(s, a1, T0 + dt.timedelta(minutes=31), by_call_id=back)) == sorted(
-            [a1, a2])
+        calls.open_call(
+            s,
+            call_id=back,
+            direction="out",
+            remote_number=MOBILE,
+            display_name=None,
+            at=T0 + dt.timedelta(minutes=30),
+        )
+        assert sorted(
+            calls.mark_called_back(s, a1, T0 + dt.timedelta(minutes=31), by_call_id=back)
+        ) == sorted([a1, a2])
         assert calls.mark_called_back(s, a2, T0 + dt.timedelta(minutes=31)) == []
     with store.read() as s:
         assert [m.call_id for m in calls.missed_calls(s, T0 - dt.timedelta(hours=1))] == [b]
@@ -184,8 +234,14 @@ def test_an_answered_callback_removes_the_number_from_the_missed_list(store: Sto
     inbound(store, T0, answered=None, ended=20, reason="cancelled")
     back = cid()
     with store.session() as s:
-        calls.open_call(s, call_id=back, direction="out", remote_number=MOBILE, display_name=None,
-                        at=T0 + dt.timedelta(minutes=10))
+        calls.open_call(
+            s,
+            call_id=back,
+            direction="out",
+            remote_number=MOBILE,
+            display_name=None,
+            at=T0 + dt.timedelta(minutes=10),
+        )
         calls.answer_call(s, back, T0 + dt.timedelta(minutes=10, seconds=8))
     with store.read() as s:
         assert calls.missed_calls(s, T0 - dt.timedelta(hours=1)) == []
@@ -237,8 +293,10 @@ def test_agent_sessions_and_states(store: Store) -> None:
         calls.end_agent_session(s, second.id, T0 + 20 * S)
         calls.end_agent_session(s, second.id, T0 + 21 * S)
     with store.read() as s:
-        states = [(r.state, r.reason, r.session_id) for r in
-                  s.scalars(select(AgentStateChange).order_by(AgentStateChange.id))]
+        states = [
+            (r.state, r.reason, r.session_id)
+            for r in s.scalars(select(AgentStateChange).order_by(AgentStateChange.id))
+        ]
         ended = {r.id: r.ended_at for r in s.scalars(select(AgentSession))}
         current = calls.current_agent_state(s, uid)
     assert states == [("就绪", None, first.id), ("示忙", "培训", first.id), ("离线", None, second.id)]

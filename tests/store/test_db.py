@@ -59,14 +59,28 @@ def test_read_only_database_refuses_writes_clearly(tmp_path: Path) -> None:
     path = tmp_path / "ro.sqlite3"
     s = open_store(f"sqlite:///{path}")
     with s.session() as ses:
-        ses.add(User(username="kept", display_name="", role="operator", password_hash="x",
-                     created_at=dt.datetime.now(dt.UTC)))
+        ses.add(
+            User(
+                username="kept",
+                display_name="",
+                role="operator",
+                password_hash="x",
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
     s.close()
     # root ignores file modes, so open the file read-only through SQLite's URI instead
     ro = open_store(f"sqlite:///file:{path}?mode=ro&uri=true", migrate=False)
     with pytest.raises(StoreError, match="read-only"), ro.session() as ses:
-        ses.add(User(username="new", display_name="", role="operator", password_hash="x",
-                     created_at=dt.datetime.now(dt.UTC)))
+        ses.add(
+            User(
+                username="new",
+                display_name="",
+                role="operator",
+                password_hash="x",
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
     ro.close()
     again = open_store(f"sqlite:///{path}")
     with again.read() as ses:

@@ -33,7 +33,9 @@ def test_defaults() -> None:
     assert dl(start=MON, leaf_code="201001", urgency="一般", nature="举报") == _at(2026, 12, 14)  # 15 WD
     assert dl(start=MON, leaf_code="201001", urgency="特急", nature="投诉") == _at(2026, 11, 23, 12)  # 2 h
     assert dl(start=MON, leaf_code="201001", urgency="紧急", nature="投诉") == _at(2026, 11, 24)  # 24 h
-    assert dl(start=MON, leaf_code="101003", urgency="一般", nature="投诉") == _at(2026, 11, 24)  # heating 24h
+    assert dl(start=MON, leaf_code="101003", urgency="一般", nature="投诉") == _at(
+        2026, 11, 24
+    )  # heating 24h
     assert dl(start=MON, leaf_code="105001", urgency="一般", nature="求助") == _at(2026, 11, 24)  # gas 24h
     assert dl(start=MON, leaf_code=None, urgency="一般", nature=None) == _at(2026, 11, 30)
 
@@ -52,11 +54,17 @@ def test_most_specific_wins_and_urgency_never_lengthens() -> None:
     )
     calc = DeadlineCalculator(policy)
     dl = calc.deadline
-    assert dl(start=MON, leaf_code="999", urgency="一般", nature="投诉") == _at(2026, 11, 30)  # default 7 days
+    assert dl(start=MON, leaf_code="999", urgency="一般", nature="投诉") == _at(
+        2026, 11, 30
+    )  # default 7 days
     assert dl(start=MON, leaf_code="202001", urgency="一般", nature="投诉") == _at(2026, 12, 7)  # prefix 2
-    assert dl(start=MON, leaf_code="201001", urgency="一般", nature="投诉") == _at(2026, 11, 27)  # longer prefix
+    assert dl(start=MON, leaf_code="201001", urgency="一般", nature="投诉") == _at(
+        2026, 11, 27
+    )  # longer prefix
     assert dl(start=MON, leaf_code="201001", urgency="一般", nature="咨询") == _at(2026, 11, 24)  # + nature
-    assert dl(start=MON, leaf_code="301001", urgency="一般", nature="咨询") == _at(2026, 11, 25)  # nature only
+    assert dl(start=MON, leaf_code="301001", urgency="一般", nature="咨询") == _at(
+        2026, 11, 25
+    )  # nature only
     # 紧急 (48 h) outranks the leaf rule 201 (4 WD) ...
     chosen = calc.choose(start=MON, leaf_code="201001", urgency="紧急", nature="投诉")
     assert chosen.rule is not None and chosen.rule.urgency == "紧急"
@@ -136,7 +144,9 @@ def test_policy_from_toml_section_and_its_errors() -> None:
     calc = DeadlineCalculator(policy)
     assert calc.calendar.is_workday(dt.date(2027, 2, 7)) and not calc.calendar.is_workday(dt.date(2027, 2, 5))
     assert calc.deadline(start=MON, leaf_code="102001", urgency="一般", nature="求助") == _at(2026, 11, 24)
-    assert calc.deadline(start=_at(2026, 12, 31), leaf_code=None, urgency="一般", nature=None) == _at(2027, 1, 8)
+    assert calc.deadline(start=_at(2026, 12, 31), leaf_code=None, urgency="一般", nature=None) == _at(
+        2027, 1, 8
+    )
     with pytest.raises(ValidationError):
         DeadlinePolicy.model_validate({"rules": [{"amount": 2, "unit": "weeks"}]})
     with pytest.raises(ValidationError):
@@ -145,7 +155,12 @@ def test_policy_from_toml_section_and_its_errors() -> None:
         DeadlinePolicy.model_validate({"rules": [{"amount": 2, "unit": "hours", "urgnecy": "特急"}]})
     with pytest.raises(ValidationError, match="same conditions"):
         DeadlinePolicy.model_validate(
-            {"rules": [{"amount": 2, "unit": "hours", "urgency": "特急"}, {"amount": 3, "unit": "hours", "urgency": "特急"}]}
+            {
+                "rules": [
+                    {"amount": 2, "unit": "hours", "urgency": "特急"},
+                    {"amount": 3, "unit": "hours", "urgency": "特急"},
+                ]
+            }
         )
     with pytest.raises(ValidationError):
         DeadlinePolicy.model_validate({"extra_holidays": ["2027-01-01"], "extra_workdays": ["2027-01-01"]})

@@ -20,8 +20,12 @@ def user(store: Store, name: str = "alice") -> int:
 
 def test_save_load_replace_clear(store: Store) -> None:
     alice, bob = user(store), user(store, "bob")
-    form = {"description": "楼上漏水😀" + "x" * 10_000, "callback_consent": False, "leaf_code": None,
-            "path": ["城市建设与管理", "供水"]}
+    form = {
+        "description": "楼上漏水😀" + "x" * 10_000,
+        "callback_consent": False,
+        "leaf_code": None,
+        "path": ["城市建设与管理", "供水"],
+    }
     with store.session() as s:
         save_draft(s, alice, form, T0, call_id="c1")
     form["description"] = "changed after saving"  # the stored copy is not the caller's dict

@@ -25,8 +25,15 @@ MOBILE = "13812345678"
 
 
 def closed_ticket(store: Store, *, dispatched: bool = True) -> int:
-    draft = draft_from({"nature": "投诉", "description": "暖气不热", "leaf_code": "101.01",
-                        "caller_name": "王先生", "caller_phone": MOBILE})
+    draft = draft_from(
+        {
+            "nature": "投诉",
+            "description": "暖气不热",
+            "leaf_code": "101.01",
+            "caller_name": "王先生",
+            "caller_phone": MOBILE,
+        }
+    )
     with store.session() as s:
         t = create_ticket(s, draft, OPERATOR, T0)
         if dispatched:
@@ -56,13 +63,16 @@ def test_satisfied_ends_the_ticket_evaluated_and_audited(store: Store) -> None:
         rows = evaluations.evaluations_of(s, tid)
         assert [(r.id, r.result, r.department_at_fault) for r in rows] == [(rec.evaluation_id, "满意", False)]
         assert {(e.command, e.field) for e in t.events if e.command == "evaluate"} == {
-            ("evaluate", "status"), ("evaluate", "satisfaction")}
+            ("evaluate", "status"),
+            ("evaluate", "satisfaction"),
+        }
 
 
 def test_unsatisfied_with_the_department_at_fault_goes_to_rehandle(store: Store) -> None:
     tid = closed_ticket(store)
-    rec = evaluate(store, tid, "不满意", reason="暖气仍然不热", department_at_fault=True,
-                   deadlines=DeadlineCalculator())
+    rec = evaluate(
+        store, tid, "不满意", reason="暖气仍然不热", department_at_fault=True, deadlines=DeadlineCalculator()
+    )
     assert (rec.status, rec.rehandled, rec.department) == ("办理中", True, "区住建局")
     with store.read() as s:
         t = s.get(Ticket, tid)
@@ -142,8 +152,14 @@ def missed(store: Store, at: dt.datetime, number: str = MOBILE) -> str:
 
 def callback(store: Store, call_id: str, outcome: str, minutes: int) -> evaluations.CallbackRecord:
     with store.session() as s:
-        return evaluations.record_callback(s, call_id, outcome, T0 + dt.timedelta(minutes=minutes),
-                                           by_call_id=uuid.uuid4().hex, dialed_number=MOBILE)
+        return evaluations.record_callback(
+            s,
+            call_id,
+            outcome,
+            T0 + dt.timedelta(minutes=minutes),
+            by_call_id=uuid.uuid4().hex,
+            dialed_number=MOBILE,
+        )
 
 
 def test_callback_no_answer_stays_until_the_third_try(store: Store) -> None:
@@ -171,7 +187,9 @@ def test_callback_reached_or_wrong_number_leaves_the_list(store: Store, outcome:
     assert rec.closed and rec.marked == (call_id,)
     with store.read() as s:
         assert [m.call_id for m in calls.missed_calls(s, T0 - dt.timedelta(hours=1))] == [other]
-        ev = s.scalars(select(CallEvent).where(CallEvent.call_id == call_id, CallEvent.kind == "callback")).one()
+        ev = s.scalars(
+            select(CallEvent).where(CallEvent.call_id == call_id, CallEvent.kind == "callback")
+        ).one()
         assert ev.data["outcome"] == outcome and ev.data["tries"] == 1
         assert s.get(Call, ev.data["by_call_id"]) is not None
 

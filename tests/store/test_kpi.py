@@ -60,26 +60,87 @@ def at(m: int, d: int, h: int, mi: int = 0, s: int = 0) -> dt.datetime:
     return dt.datetime(2026, m, d, h, mi, s, tzinfo=SHANGHAI)
 
 
-def _ticket(n: int, status: str, board: str, dept: str | None, district: str, created: dt.datetime,
-            **kw: Any) -> Ticket:
-    return Ticket(number=f"AS{n:04d}", client_request_id=f"crid-{n}", status=status, board=board,
-                  department=dept, district=district, leaf_code=f"10100{n}", created_at=created,
-                  updated_at=created, nature="投诉", **kw)
+def _ticket(
+    n: int, status: str, board: str, dept: str | None, district: str, created: dt.datetime, **kw: Any
+) -> Ticket:
+    return Ticket(
+        number=f"AS{n:04d}",
+        client_request_id=f"crid-{n}",
+        status=status,
+        board=board,
+        department=dept,
+        district=district,
+        leaf_code=f"10100{n}",
+        created_at=created,
+        updated_at=created,
+        nature="投诉",
+        **kw,
+    )
 
 
 def tickets() -> list[Ticket]:
     return [
-        _ticket(1, "已回访", "群众诉求", "rl", "铁东区", at(11, 2, 9), closed_at=at(11, 2, 9, 10), satisfaction="满意"),
-        _ticket(2, "已回访", "群众诉求", "rl", "铁东区", at(11, 2, 10), dispatched_at=at(11, 2, 10, 30),
-                accepted_at=at(11, 2, 11), replied_at=at(11, 3, 9), closed_at=at(11, 3, 10),
-                deadline=at(11, 3, 10, 30), satisfaction="基本满意"),
-        _ticket(3, "已回访", "群众诉求", "swjt", "铁西区", at(11, 2, 11), dispatched_at=at(11, 2, 11, 10),
-                accepted_at=at(11, 3, 12), replied_at=at(11, 3, 15), closed_at=at(11, 3, 16),
-                deadline=at(11, 3, 11, 10), satisfaction="不满意", return_count=1, rehandle_count=1),
-        _ticket(4, "已派单", "企业服务", "swjt", "铁西区", at(11, 3, 8), dispatched_at=at(11, 3, 8, 30),
-                deadline=at(11, 3, 12)),
-        _ticket(5, "办理中", "企业服务", "gdgs", "立山区", at(11, 3, 9), dispatched_at=at(11, 3, 9, 5),
-                accepted_at=at(11, 3, 11, 5), deadline=at(11, 10, 9, 5)),
+        _ticket(
+            1,
+            "已回访",
+            "群众诉求",
+            "rl",
+            "铁东区",
+            at(11, 2, 9),
+            closed_at=at(11, 2, 9, 10),
+            satisfaction="满意",
+        ),
+        _ticket(
+            2,
+            "已回访",
+            "群众诉求",
+            "rl",
+            "铁东区",
+            at(11, 2, 10),
+            dispatched_at=at(11, 2, 10, 30),
+            accepted_at=at(11, 2, 11),
+            replied_at=at(11, 3, 9),
+            closed_at=at(11, 3, 10),
+            deadline=at(11, 3, 10, 30),
+            satisfaction="基本满意",
+        ),
+        _ticket(
+            3,
+            "已回访",
+            "群众诉求",
+            "swjt",
+            "铁西区",
+            at(11, 2, 11),
+            dispatched_at=at(11, 2, 11, 10),
+            accepted_at=at(11, 3, 12),
+            replied_at=at(11, 3, 15),
+            closed_at=at(11, 3, 16),
+            deadline=at(11, 3, 11, 10),
+            satisfaction="不满意",
+            return_count=1,
+            rehandle_count=1,
+        ),
+        _ticket(
+            4,
+            "已派单",
+            "企业服务",
+            "swjt",
+            "铁西区",
+            at(11, 3, 8),
+            dispatched_at=at(11, 3, 8, 30),
+            deadline=at(11, 3, 12),
+        ),
+        _ticket(
+            5,
+            "办理中",
+            "企业服务",
+            "gdgs",
+            "立山区",
+            at(11, 3, 9),
+            dispatched_at=at(11, 3, 9, 5),
+            accepted_at=at(11, 3, 11, 5),
+            deadline=at(11, 10, 9, 5),
+        ),
         _ticket(6, "已并单", "群众诉求", "rl", "铁东区", at(11, 3, 10)),
         _ticket(7, "已受理", "群众诉求", "rl", "铁东区", at(10, 31, 23)),
         _ticket(8, "已受理", "群众诉求", None, "铁东区", at(11, 7, 23, 30)),
@@ -87,12 +148,22 @@ def tickets() -> list[Ticket]:
     ]
 
 
-def _call(cid: str, offered: dt.datetime, answer_after: int | None, end_after: int | None,
-          reason: str | None = None, direction: str = "in") -> Call:
+def _call(
+    cid: str,
+    offered: dt.datetime,
+    answer_after: int | None,
+    end_after: int | None,
+    reason: str | None = None,
+    direction: str = "in",
+) -> Call:
     return Call(
-        id=cid, direction=direction, remote_number="13812345678", offered_at=offered,
+        id=cid,
+        direction=direction,
+        remote_number="13812345678",
+        offered_at=offered,
         answered_at=None if answer_after is None else offered + dt.timedelta(seconds=answer_after),
-        ended_at=None if end_after is None else offered + dt.timedelta(seconds=end_after), end_reason=reason,
+        ended_at=None if end_after is None else offered + dt.timedelta(seconds=end_after),
+        end_reason=reason,
     )
 
 
@@ -154,8 +225,10 @@ def test_totals(filled: Store, source: str) -> None:
         check_totals(rep)
         check_calls(rep)
         check_totals(compute_kpis(s, FROM, TO, None, now=NOW, accept_within_hours=1, source=source), True)  # type: ignore[arg-type]
-        check_calls(compute_kpis(s, FROM, TO, None, now=NOW, service_level_seconds=10, source=source),  # type: ignore[arg-type]
-                    sl=(2, 6))
+        check_calls(
+            compute_kpis(s, FROM, TO, None, now=NOW, service_level_seconds=10, source=source),  # type: ignore[arg-type]
+            sl=(2, 6),
+        )
 
 
 def test_thresholds_outside_the_buckets_and_datetime_bounds_use_the_tables(filled: Store) -> None:
@@ -189,7 +262,9 @@ def test_by_board(filled: Store, source: str) -> None:
 @pytest.mark.parametrize("source", ["auto", "tables"])
 def test_by_department_district_day_leaf(filled: Store, source: str) -> None:
     with filled.read() as s:
-        dept = {g.key: g.cases for g in compute_kpis(s, FROM, TO, "department", now=NOW, source=source).groups}  # type: ignore[arg-type]
+        dept = {
+            g.key: g.cases for g in compute_kpis(s, FROM, TO, "department", now=NOW, source=source).groups
+        }  # type: ignore[arg-type]
         dist = {g.key: g.cases for g in compute_kpis(s, FROM, TO, "district", now=NOW, source=source).groups}  # type: ignore[arg-type]
         day_rep = compute_kpis(s, FROM, TO, "day", now=NOW, source=source)  # type: ignore[arg-type]
         leaf = {g.key: g.cases for g in compute_kpis(s, FROM, TO, "leaf", now=NOW, source=source).groups}  # type: ignore[arg-type]
@@ -197,7 +272,11 @@ def test_by_department_district_day_leaf(filled: Store, source: str) -> None:
     assert r(dept["swjt"], "overdue_open") == (1, 1) and r(dept["swjt"], "return_rate") == (1, 2)
     assert {k: v.received for k, v in dist.items()} == {"铁东区": 3, "铁西区": 2, "立山区": 1}
     days = {g.key: g for g in day_rep.groups}
-    assert {k: g.cases.received for k, g in days.items()} == {"2026-11-02": 3, "2026-11-03": 2, "2026-11-07": 1}
+    assert {k: g.cases.received for k, g in days.items()} == {
+        "2026-11-02": 3,
+        "2026-11-03": 2,
+        "2026-11-07": 1,
+    }
     c2 = days["2026-11-02"].calls
     assert c2 is not None and (c2.offered, c2.answered) == (3, 3) and c2.aht_seconds == pytest.approx(160.0)
     c3 = days["2026-11-03"].calls
@@ -212,7 +291,12 @@ def test_rollups_follow_orm_changes_and_rebuild_agrees(filled: Store) -> None:
         t4 = s.scalars(select(Ticket).where(Ticket.number == "AS0004")).one()
         t4.accepted_at, t4.status, t4.department = at(11, 3, 9), "已签收", "rl"  # moves between departments
         t5 = s.scalars(select(Ticket).where(Ticket.number == "AS0005")).one()
-        t5.replied_at, t5.closed_at, t5.status, t5.satisfaction = at(11, 4, 9), at(11, 4, 10), "已办结", "满意"
+        t5.replied_at, t5.closed_at, t5.status, t5.satisfaction = (
+            at(11, 4, 9),
+            at(11, 4, 10),
+            "已办结",
+            "满意",
+        )
         s.delete(s.scalars(select(Ticket).where(Ticket.number == "AS0008")).one())
         c7 = s.get(Call, "c7")
         assert c7 is not None
@@ -238,10 +322,26 @@ def test_rollups_follow_orm_changes_and_rebuild_agrees(filled: Store) -> None:
 
 
 def _core_ticket(number: str, created: dt.datetime, **kw: Any) -> dict[str, Any]:
-    return dict(number=number, client_request_id=f"core-{number}", status="已受理", created_at=created,
-                updated_at=created, urgency="一般", channel="phone", callback_consent=True, co_departments=[],
-                extension_days=0, urge_count=0, supervised=False, return_count=0, rehandle_count=0, version=1,
-                district="铁东区", board="群众诉求", **kw)
+    return dict(
+        number=number,
+        client_request_id=f"core-{number}",
+        status="已受理",
+        created_at=created,
+        updated_at=created,
+        urgency="一般",
+        channel="phone",
+        callback_consent=True,
+        co_departments=[],
+        extension_days=0,
+        urge_count=0,
+        supervised=False,
+        return_count=0,
+        rehandle_count=0,
+        version=1,
+        district="铁东区",
+        board="群众诉求",
+        **kw,
+    )
 
 
 def _report_matches_tables(store: Store, by: str | None = None) -> KpiReport:
@@ -260,8 +360,11 @@ def test_core_writes_are_counted(filled: Store) -> None:
         conn.execute(t.insert().values(**_core_ticket("AS9999", at(11, 4, 9))))
     assert _report_matches_tables(filled).total.cases.received == 7
     with filled.engine.begin() as conn:  # moves the ticket to another day and closes it
-        conn.execute(t.update().where(t.c.number == "AS9999").values(
-            created_at=at(11, 6, 9), closed_at=at(11, 6, 10), status="已办结"))
+        conn.execute(
+            t.update()
+            .where(t.c.number == "AS9999")
+            .values(created_at=at(11, 6, 9), closed_at=at(11, 6, 10), status="已办结")
+        )
     rep = _report_matches_tables(filled, "day")
     assert {g.key: g.cases.closed for g in rep.groups}["2026-11-06"] == 1
     with filled.engine.begin() as conn:
@@ -276,8 +379,12 @@ def test_unwatched_columns_mark_nothing(filled: Store) -> None:
         rebuild_rollups(conn)
         conn.execute(Ticket.__table__.update().values(urge_count=Ticket.__table__.c.urge_count + 1))
         assert conn.execute(select(kpi_dirty_days)).all() == []
-        conn.execute(Ticket.__table__.update().where(Ticket.__table__.c.number == "AS0004").values(status="已签收"))
-        assert conn.execute(select(kpi_dirty_days.c.kind, kpi_dirty_days.c.day)).all() == [("ticket", "2026-11-03")]
+        conn.execute(
+            Ticket.__table__.update().where(Ticket.__table__.c.number == "AS0004").values(status="已签收")
+        )
+        assert conn.execute(select(kpi_dirty_days.c.kind, kpi_dirty_days.c.day)).all() == [
+            ("ticket", "2026-11-03")
+        ]
 
 
 def test_the_triggers_watch_every_column_the_measures_read() -> None:
@@ -291,8 +398,10 @@ def test_the_triggers_watch_every_column_the_measures_read() -> None:
     def read(measures: dict[str, Any]) -> set[str]:
         return {e.name for m in measures.values() for e in iterate(m) if isinstance(e, Column)}
 
-    assert read(ticket_measures()) | {"created_at", "board", "department", "district", "leaf_code"} \
+    assert (
+        read(ticket_measures()) | {"created_at", "board", "department", "district", "leaf_code"}
         <= watched["tickets"]
+    )
     assert read(call_measures()) <= watched["calls"]
 
 
@@ -300,9 +409,14 @@ def test_days_around_midnight_in_anshan(store: Store) -> None:
     t = Ticket.__table__
     with store.engine.begin() as conn:
         conn.execute(delete(kpi_dirty_days))
-        conn.execute(t.insert(), [_core_ticket("AS0001", at(11, 3, 23, 59)),
-                                  _core_ticket("AS0002", at(11, 4, 0, 1)),
-                                  _core_ticket("AS0003", at(11, 4, 23, 59, 59))])
+        conn.execute(
+            t.insert(),
+            [
+                _core_ticket("AS0001", at(11, 3, 23, 59)),
+                _core_ticket("AS0002", at(11, 4, 0, 1)),
+                _core_ticket("AS0003", at(11, 4, 23, 59, 59)),
+            ],
+        )
         days = conn.execute(select(kpi_dirty_days.c.day).order_by(kpi_dirty_days.c.day)).scalars().all()
     assert days == ["2026-11-03", "2026-11-04"]  # 15:59 and 16:01 UTC on the 3rd, 15:59 on the 4th
     rep = _report_matches_tables(store, "day")
@@ -346,8 +460,13 @@ def test_concurrent_refreshers_and_writers_on_postgresql(pg_url: str) -> None:
     try:
         t = Ticket.__table__
         with store_.engine.begin() as conn:
-            conn.execute(t.insert(), [_core_ticket(f"AS{i:04d}", at(10, 1, 9) + dt.timedelta(days=i % 30, hours=i % 7))
-                                      for i in range(300)])
+            conn.execute(
+                t.insert(),
+                [
+                    _core_ticket(f"AS{i:04d}", at(10, 1, 9) + dt.timedelta(days=i % 30, hours=i % 7))
+                    for i in range(300)
+                ],
+            )
         start = threading.Barrier(3, timeout=30)
         errors: list[BaseException] = []
 
@@ -365,8 +484,13 @@ def test_concurrent_refreshers_and_writers_on_postgresql(pg_url: str) -> None:
                 start.wait()
                 for i in range(0, 300, 10):
                     with store_.engine.begin() as conn:
-                        conn.execute(t.update().where(t.c.number == f"AS{i:04d}").values(
-                            status="已办结", closed_at=at(10, 1, 9) + dt.timedelta(days=i % 30, hours=8)))
+                        conn.execute(
+                            t.update()
+                            .where(t.c.number == f"AS{i:04d}")
+                            .values(
+                                status="已办结", closed_at=at(10, 1, 9) + dt.timedelta(days=i % 30, hours=8)
+                            )
+                        )
             except BaseException as exc:
                 errors.append(exc)
 
@@ -412,9 +536,22 @@ def test_the_ticket_service_keeps_the_rollups_exact(store: Store) -> None:
     calc, op, dept = DeadlineCalculator(), Actor("op1", "operator"), Actor("backend", "backend")
     t0 = at(11, 2, 9)
     with store.session() as s:
-        a = create_ticket(s, TicketDraft(nature="投诉", description="暖气不热", board="群众诉求", district="铁东区",
-                                         leaf_code="101001", caller_phone="13812345678"), op, t0)
-        b = create_ticket(s, TicketDraft(nature="咨询", description="问政策", caller_phone="13912345678"), op, t0)
+        a = create_ticket(
+            s,
+            TicketDraft(
+                nature="投诉",
+                description="暖气不热",
+                board="群众诉求",
+                district="铁东区",
+                leaf_code="101001",
+                caller_phone="13812345678",
+            ),
+            op,
+            t0,
+        )
+        b = create_ticket(
+            s, TicketDraft(nature="咨询", description="问政策", caller_phone="13912345678"), op, t0
+        )
         apply_command(s, b, "close_direct", op, t0 + dt.timedelta(minutes=3), answer="已解答")
         apply_command(s, a, "dispatch", op, t0 + dt.timedelta(minutes=5), deadlines=calc, department="rl")
     with store.session() as s:
@@ -422,8 +559,17 @@ def test_the_ticket_service_keeps_the_rollups_exact(store: Store) -> None:
         apply_command(s, a, "accept", dept, t0 + dt.timedelta(hours=1))
         apply_command(s, a, "reply", dept, t0 + dt.timedelta(hours=5), answer="已修复")
         apply_command(s, a, "close", op, t0 + dt.timedelta(hours=6))
-        apply_command(s, a, "evaluate", op, t0 + dt.timedelta(days=1), satisfaction="不满意", reason="仍不热",
-                      department_at_fault=True, deadlines=calc)
+        apply_command(
+            s,
+            a,
+            "evaluate",
+            op,
+            t0 + dt.timedelta(days=1),
+            satisfaction="不满意",
+            reason="仍不热",
+            department_at_fault=True,
+            deadlines=calc,
+        )
     with store.read() as s:
         assert rollups_match_tables(s)
         rep = compute_kpis(s, FROM, TO, "department", now=NOW)

@@ -22,8 +22,9 @@ HOUR = dt.timedelta(hours=1)
 class CalendarDays:
     """A stand-in DeadlineCalculator: 5 calendar days, 2 hours for 特急; extensions in calendar days."""
 
-    def deadline(self, *, start: dt.datetime, leaf_code: str | None, urgency: str, nature: str | None
-                 ) -> dt.datetime:
+    def deadline(
+        self, *, start: dt.datetime, leaf_code: str | None, urgency: str, nature: str | None
+    ) -> dt.datetime:
         return start + (2 * HOUR if urgency == "特急" else dt.timedelta(days=5))
 
     def extend(self, deadline: dt.datetime, *, working_days: int) -> dt.datetime:
@@ -37,15 +38,23 @@ class CalendarDays:
 
 
 CAL = CalendarDays()
-CREATE_ARGS = {"number": "AS20261127000001", "client_request_id": "req-1", "nature": "投诉",
-               "description": "楼上漏水", "district": "铁东区", "leaf_code": "01.02.03"}
+CREATE_ARGS = {
+    "number": "AS20261127000001",
+    "client_request_id": "req-1",
+    "nature": "投诉",
+    "description": "楼上漏水",
+    "district": "铁东区",
+    "leaf_code": "01.02.03",
+}
 
 # how to walk a new ticket into each state: (command, role, args)
 PATHS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     lc.RECEIVED: [],
     lc.DISPATCHED: [("dispatch", "operator", {"department": "市水务集团"})],
-    lc.RETURNED: [("dispatch", "operator", {"department": "市水务集团"}),
-                  ("return", "backend", {"reason": "不属于本单位职责"})],
+    lc.RETURNED: [
+        ("dispatch", "operator", {"department": "市水务集团"}),
+        ("return", "backend", {"reason": "不属于本单位职责"}),
+    ],
     lc.MERGED: [("merge", "operator", {"parent_id": 7, "parent_status": lc.DISPATCHED})],
 }
 PATHS[lc.ACCEPTED] = [*PATHS[lc.DISPATCHED], ("accept", "backend", {})]
@@ -75,8 +84,14 @@ def changed(changes: list[FieldChange]) -> dict[str, Any]:
     return {c.field: c.new for c in changes}
 
 
-def refused(command: str, row: Mapping[str, Any], role: str, args: Mapping[str, Any],
-            now: dt.datetime = T0, match: str = "") -> LifecycleError:
+def refused(
+    command: str,
+    row: Mapping[str, Any],
+    role: str,
+    args: Mapping[str, Any],
+    now: dt.datetime = T0,
+    match: str = "",
+) -> LifecycleError:
     """Assert the command is refused with a clear message and the row is left exactly as it was."""
     before = copy.deepcopy(dict(row))
     with pytest.raises(LifecycleError, match=match) as info:
@@ -108,10 +123,23 @@ def test_close_direct_leaves_dispatch_empty() -> None:
 
 def test_dispatch_sets_department_and_deadline() -> None:
     row = walk(lc.RECEIVED)
-    got = changed(plan("dispatch", row, "operator",
-                       {"department": "市水务集团", "co_departments": ["铁东区政府", "市水务集团"]}, T0, CAL))
-    assert got == {"status": lc.DISPATCHED, "department": "市水务集团", "co_departments": ["铁东区政府"],
-                   "dispatched_at": T0, "deadline": T0 + dt.timedelta(days=5)}
+    got = changed(
+        plan(
+            "dispatch",
+            row,
+            "operator",
+            {"department": "市水务集团", "co_departments": ["铁东区政府", "市水务集团"]},
+            T0,
+            CAL,
+        )
+    )
+    assert got == {
+        "status": lc.DISPATCHED,
+        "department": "市水务集团",
+        "co_departments": ["铁东区政府"],
+        "dispatched_at": T0,
+        "deadline": T0 + dt.timedelta(days=5),
+    }
 
 
 def test_dispatch_without_calculator_leaves_deadline_unset() -> None:
@@ -121,33 +149,64 @@ def test_dispatch_without_calculator_leaves_deadline_unset() -> None:
 
 def test_dispatch_of_an_emergency_uses_its_urgency() -> None:
     row = walk(lc.RECEIVED, urgency="特急")
-    assert changed(plan("dispatch", row, "operator", {"department": "x"}, T0, CAL))["deadline"] == T0 + 2 * HOUR
+    assert (
+        changed(plan("dispatch", row, "operator", {"department": "x"}, T0, CAL))["deadline"] == T0 + 2 * HOUR
+    )
 
 
-@pytest.mark.parametrize(("state", "command", "role", "args", "expected"), [
-    (lc.DISPATCHED, "accept", "department", {}, {"status": lc.ACCEPTED, "accepted_at": T0 + HOUR}),
-    (lc.ACCEPTED, "start", "backend", {}, {"status": lc.IN_PROGRESS}),
-    (lc.IN_PROGRESS, "reply", "department", {"answer": "已处理"},
-     {"status": lc.REPLIED, "answer": "已处理", "replied_at": T0 + HOUR}),
-    (lc.ACCEPTED, "reply", "backend", {"answer": "已处理"},
-     {"status": lc.REPLIED, "answer": "已处理", "replied_at": T0 + HOUR}),
-    (lc.REPLIED, "close", "operator", {}, {"status": lc.CLOSED, "closed_at": T0 + HOUR}),
-    (lc.REPLIED, "close", "backend", {}, {"status": lc.CLOSED, "closed_at": T0 + HOUR}),
-    (lc.CLOSED, "evaluate", "operator", {"satisfaction": "基本满意"},
-     {"status": lc.EVALUATED, "satisfaction": "基本满意"}),
-    (lc.CLOSED, "evaluate", "operator", {"satisfaction": "不满意", "reason": "态度差", "department_at_fault": False},
-     {"status": lc.EVALUATED, "satisfaction": "不满意"}),
-    (lc.IN_PROGRESS, "return", "department", {"reason": "非本单位职责"},
-     {"status": lc.RETURNED, "return_count": 1}),
-    (lc.DISPATCHED, "urge", "operator", {}, {"urge_count": 1}),
-    (lc.IN_PROGRESS, "urge", "system", {"reason": "临近期限"}, {"urge_count": 1}),
-    (lc.EVALUATED, "archive", "supervisor", {}, {"status": lc.ARCHIVED}),
-    (lc.CLOSED, "archive", "system", {}, {"status": lc.ARCHIVED}),
-    (lc.MERGED, "archive", "supervisor", {}, {"status": lc.ARCHIVED}),
-    (lc.ARCHIVED, "link_backend", "backend", {"backend_id": "SR-9"}, {"backend_id": "SR-9"}),
-])
-def test_command_allowed(state: str, command: str, role: str, args: dict[str, Any],
-                         expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("state", "command", "role", "args", "expected"),
+    [
+        (lc.DISPATCHED, "accept", "department", {}, {"status": lc.ACCEPTED, "accepted_at": T0 + HOUR}),
+        (lc.ACCEPTED, "start", "backend", {}, {"status": lc.IN_PROGRESS}),
+        (
+            lc.IN_PROGRESS,
+            "reply",
+            "department",
+            {"answer": "已处理"},
+            {"status": lc.REPLIED, "answer": "已处理", "replied_at": T0 + HOUR},
+        ),
+        (
+            lc.ACCEPTED,
+            "reply",
+            "backend",
+            {"answer": "已处理"},
+            {"status": lc.REPLIED, "answer": "已处理", "replied_at": T0 + HOUR},
+        ),
+        (lc.REPLIED, "close", "operator", {}, {"status": lc.CLOSED, "closed_at": T0 + HOUR}),
+        (lc.REPLIED, "close", "backend", {}, {"status": lc.CLOSED, "closed_at": T0 + HOUR}),
+        (
+            lc.CLOSED,
+            "evaluate",
+            "operator",
+            {"satisfaction": "基本满意"},
+            {"status": lc.EVALUATED, "satisfaction": "基本满意"},
+        ),
+        (
+            lc.CLOSED,
+            "evaluate",
+            "operator",
+            {"satisfaction": "不满意", "reason": "态度差", "department_at_fault": False},
+            {"status": lc.EVALUATED, "satisfaction": "不满意"},
+        ),
+        (
+            lc.IN_PROGRESS,
+            "return",
+            "department",
+            {"reason": "非本单位职责"},
+            {"status": lc.RETURNED, "return_count": 1},
+        ),
+        (lc.DISPATCHED, "urge", "operator", {}, {"urge_count": 1}),
+        (lc.IN_PROGRESS, "urge", "system", {"reason": "临近期限"}, {"urge_count": 1}),
+        (lc.EVALUATED, "archive", "supervisor", {}, {"status": lc.ARCHIVED}),
+        (lc.CLOSED, "archive", "system", {}, {"status": lc.ARCHIVED}),
+        (lc.MERGED, "archive", "supervisor", {}, {"status": lc.ARCHIVED}),
+        (lc.ARCHIVED, "link_backend", "backend", {"backend_id": "SR-9"}, {"backend_id": "SR-9"}),
+    ],
+)
+def test_command_allowed(
+    state: str, command: str, role: str, args: dict[str, Any], expected: dict[str, Any]
+) -> None:
     row = walk(state)
     changes = plan(command, row, role, args, T0 + HOUR, CAL)
     assert changed(changes) == expected
@@ -158,10 +217,24 @@ def test_command_allowed(state: str, command: str, role: str, args: dict[str, An
 def test_unsatisfied_by_the_departments_fault_rehandles() -> None:
     row = walk(lc.CLOSED)
     later = T0 + 30 * HOUR
-    got = changed(plan("evaluate", row, "operator",
-                       {"satisfaction": "不满意", "reason": "问题没解决", "department_at_fault": True}, later, CAL))
-    assert got == {"status": lc.IN_PROGRESS, "satisfaction": "不满意", "rehandle_count": 1,
-                   "deadline": later + dt.timedelta(days=5), "replied_at": None, "closed_at": None}
+    got = changed(
+        plan(
+            "evaluate",
+            row,
+            "operator",
+            {"satisfaction": "不满意", "reason": "问题没解决", "department_at_fault": True},
+            later,
+            CAL,
+        )
+    )
+    assert got == {
+        "status": lc.IN_PROGRESS,
+        "satisfaction": "不满意",
+        "rehandle_count": 1,
+        "deadline": later + dt.timedelta(days=5),
+        "replied_at": None,
+        "closed_at": None,
+    }
 
 
 @pytest.mark.parametrize("state", [lc.REPLIED, lc.CLOSED, lc.EVALUATED])
@@ -178,19 +251,36 @@ def test_reassign_after_a_return() -> None:
     row = walk(lc.RETURNED)
     later = T0 + 3 * HOUR
     got = changed(plan("reassign", row, "supervisor", {"department": "铁东区政府"}, later, CAL))
-    assert got == {"status": lc.DISPATCHED, "department": "铁东区政府", "dispatched_at": later,
-                   "deadline": later + dt.timedelta(days=5)}
+    assert got == {
+        "status": lc.DISPATCHED,
+        "department": "铁东区政府",
+        "dispatched_at": later,
+        "deadline": later + dt.timedelta(days=5),
+    }
     # the same department again: the return is refused (退单驳回)
-    assert changed(plan("reassign", row, "admin", {"department": "市水务集团"}, later, CAL))["status"] == lc.DISPATCHED
+    assert (
+        changed(plan("reassign", row, "admin", {"department": "市水务集团"}, later, CAL))["status"]
+        == lc.DISPATCHED
+    )
 
 
 def test_extension_requested_then_approved_moves_the_deadline() -> None:
     row = walk(lc.IN_PROGRESS)
-    row = apply_changes(row, plan("request_extension", row, "department",
-                                  {"reason": "需协调多部门", "extension_days": 5}, T0 + HOUR, CAL))
+    row = apply_changes(
+        row,
+        plan(
+            "request_extension",
+            row,
+            "department",
+            {"reason": "需协调多部门", "extension_days": 5},
+            T0 + HOUR,
+            CAL,
+        ),
+    )
     assert (row["extension"], row["extension_days"]) == ("requested", 5)
-    approved = apply_changes(row, plan("approve_extension", row, "supervisor", {"extension_days": 3},
-                                       T0 + 2 * HOUR, CAL))
+    approved = apply_changes(
+        row, plan("approve_extension", row, "supervisor", {"extension_days": 3}, T0 + 2 * HOUR, CAL)
+    )
     assert approved["extension"] == "approved" and approved["extension_days"] == 3
     assert approved["deadline"] == T0 + dt.timedelta(days=8)
     refuse = plan("refuse_extension", row, "supervisor", {"reason": "理由不足"}, T0 + 2 * HOUR, CAL)
@@ -216,8 +306,14 @@ def test_merge_into_a_parent() -> None:
 
 def test_edit_before_dispatch() -> None:
     row = walk(lc.RECEIVED)
-    got = plan("edit", row, "operator", {"description": "  楼上漏水严重 ", "urgency": "紧急", "district": "铁东区"},
-               T0, CAL)
+    got = plan(
+        "edit",
+        row,
+        "operator",
+        {"description": "  楼上漏水严重 ", "urgency": "紧急", "district": "铁东区"},
+        T0,
+        CAL,
+    )
     assert changed(got) == {"description": "楼上漏水严重", "urgency": "紧急"}  # district unchanged: no change
 
 
@@ -233,8 +329,20 @@ REQUIRED_CASES = [
     (lc.RECEIVED, "dispatch", "operator", {"co_departments": ["x"]}, "missing department"),
     (lc.IN_PROGRESS, "reply", "backend", {"answer": "   "}, "answer must be a non-empty text"),
     (lc.CLOSED, "evaluate", "operator", {}, "missing satisfaction"),
-    (lc.CLOSED, "evaluate", "operator", {"satisfaction": "不满意", "department_at_fault": True}, "needs a reason"),
-    (lc.CLOSED, "evaluate", "operator", {"satisfaction": "不满意", "reason": "慢"}, "needs department_at_fault"),
+    (
+        lc.CLOSED,
+        "evaluate",
+        "operator",
+        {"satisfaction": "不满意", "department_at_fault": True},
+        "needs a reason",
+    ),
+    (
+        lc.CLOSED,
+        "evaluate",
+        "operator",
+        {"satisfaction": "不满意", "reason": "慢"},
+        "needs department_at_fault",
+    ),
     (lc.CLOSED, "evaluate", "operator", {"satisfaction": "很好"}, "satisfaction must be one of"),
     (lc.CLOSED, "rehandle", "supervisor", {}, "missing reason"),
     (lc.DISPATCHED, "return", "department", {"reason": ""}, "missing reason"),
@@ -255,8 +363,9 @@ REQUIRED_CASES = [
 
 
 @pytest.mark.parametrize(("state", "command", "role", "args", "match"), REQUIRED_CASES)
-def test_refused_for_missing_or_bad_arguments(state: str, command: str, role: str, args: dict[str, Any],
-                                             match: str) -> None:
+def test_refused_for_missing_or_bad_arguments(
+    state: str, command: str, role: str, args: dict[str, Any], match: str
+) -> None:
     refused(command, walk(state), role, args, match=match)
 
 
@@ -264,19 +373,45 @@ def test_guards() -> None:
     late = T0 + dt.timedelta(days=6)
     refused("urge", walk(lc.IN_PROGRESS), "operator", {}, late, match="has passed")
     refused("supervise", walk(lc.IN_PROGRESS), "supervisor", {}, T0 + HOUR, match="not passed yet")
-    refused("request_extension", walk(lc.IN_PROGRESS), "department", {"reason": "x", "extension_days": 2}, late,
-            match="has passed")
+    refused(
+        "request_extension",
+        walk(lc.IN_PROGRESS),
+        "department",
+        {"reason": "x", "extension_days": 2},
+        late,
+        match="has passed",
+    )
     refused("approve_extension", walk(lc.IN_PROGRESS), "supervisor", {}, match="no extension is pending")
     refused("return", walk(lc.DISPATCHED), "department", {"reason": "x"}, late, match="window for returning")
-    refused("request_extension", walk(lc.IN_PROGRESS), "department", {"reason": "x", "extension_days": 11},
-            match="at most 10 days")
-    direct = apply_changes(walk(lc.RECEIVED), plan("close_direct", walk(lc.RECEIVED), "operator", {"answer": "a"}, T0))
-    refused("evaluate", direct, "operator", {"satisfaction": "不满意", "reason": "x", "department_at_fault": True},
-            match="no department can be at fault")
+    refused(
+        "request_extension",
+        walk(lc.IN_PROGRESS),
+        "department",
+        {"reason": "x", "extension_days": 11},
+        match="at most 10 days",
+    )
+    direct = apply_changes(
+        walk(lc.RECEIVED), plan("close_direct", walk(lc.RECEIVED), "operator", {"answer": "a"}, T0)
+    )
+    refused(
+        "evaluate",
+        direct,
+        "operator",
+        {"satisfaction": "不满意", "reason": "x", "department_at_fault": True},
+        match="no department can be at fault",
+    )
     refused("rehandle", direct, "supervisor", {"reason": "x"}, match="no department to re-handle")
     row = walk(lc.IN_PROGRESS)
-    row = apply_changes(row, plan("request_extension", row, "department", {"reason": "x", "extension_days": 2}, T0))
-    refused("request_extension", row, "department", {"reason": "y", "extension_days": 2}, match="already requested")
+    row = apply_changes(
+        row, plan("request_extension", row, "department", {"reason": "x", "extension_days": 2}, T0)
+    )
+    refused(
+        "request_extension",
+        row,
+        "department",
+        {"reason": "y", "extension_days": 2},
+        match="already requested",
+    )
     refused("approve_extension", row, "supervisor", {"extension_days": 5}, match="cannot grant 5")
     refused("refuse_extension", row, "supervisor", {}, match="missing reason")
     refused("approve_extension", row, "department", {}, match="role department may not")
@@ -321,7 +456,10 @@ def test_every_state_is_reachable_and_every_command_documented() -> None:
 
 def test_allowed_commands() -> None:
     assert set(lc.allowed_commands(walk(lc.IN_PROGRESS), "department")) == {
-        "reply", "return", "request_extension"}
+        "reply",
+        "return",
+        "request_extension",
+    }
     assert lc.allowed_commands(walk(lc.IN_PROGRESS), "trainer") == []
 
 
@@ -331,19 +469,31 @@ DEPARTMENTS = ("市水务集团", "铁东区政府", "市供暖公司")
 
 
 VALID_ARGS: dict[str, st.SearchStrategy[Any]] = {
-    "reason": st.just("原因说明"), "answer": st.just("已处理完毕"), "department": st.sampled_from(DEPARTMENTS),
+    "reason": st.just("原因说明"),
+    "answer": st.just("已处理完毕"),
+    "department": st.sampled_from(DEPARTMENTS),
     "co_departments": st.lists(st.sampled_from(DEPARTMENTS), max_size=2),
-    "satisfaction": st.sampled_from([*lc.SATISFACTIONS, "不满意"]), "department_at_fault": st.booleans(),
-    "extension_days": st.sampled_from([1, 3, 10]), "parent_id": st.just(2),
-    "parent_status": st.sampled_from([lc.DISPATCHED, lc.CLOSED]), "backend_id": st.just("SR-1"),
-    "urgency": st.sampled_from(lc.URGENCIES), "description": st.just("新描述"), "callback_consent": st.booleans(),
+    "satisfaction": st.sampled_from([*lc.SATISFACTIONS, "不满意"]),
+    "department_at_fault": st.booleans(),
+    "extension_days": st.sampled_from([1, 3, 10]),
+    "parent_id": st.just(2),
+    "parent_status": st.sampled_from([lc.DISPATCHED, lc.CLOSED]),
+    "backend_id": st.just("SR-1"),
+    "urgency": st.sampled_from(lc.URGENCIES),
+    "description": st.just("新描述"),
+    "callback_consent": st.booleans(),
     "leaf_code": st.sampled_from(["01.01", "02.03"]),
 }
 BAD_ARGS: dict[str, st.SearchStrategy[Any]] = {
-    "reason": st.sampled_from([None, "", "  "]), "answer": st.sampled_from([None, ""]),
-    "department": st.sampled_from([None, ""]), "satisfaction": st.sampled_from([None, "很好"]),
-    "extension_days": st.sampled_from([0, 40, -1]), "parent_status": st.sampled_from([None, lc.MERGED]),
-    "urgency": st.just("不急"), "description": st.just(""), "parent_id": st.just(1),
+    "reason": st.sampled_from([None, "", "  "]),
+    "answer": st.sampled_from([None, ""]),
+    "department": st.sampled_from([None, ""]),
+    "satisfaction": st.sampled_from([None, "很好"]),
+    "extension_days": st.sampled_from([0, 40, -1]),
+    "parent_status": st.sampled_from([None, lc.MERGED]),
+    "urgency": st.just("不急"),
+    "description": st.just(""),
+    "parent_id": st.just(1),
 }
 EDIT_FIELDS = ("urgency", "description", "callback_consent", "leaf_code")
 
@@ -354,21 +504,31 @@ def command_args(command: str) -> st.SearchStrategy[dict[str, Any]]:
     required = EDIT_FIELDS[:1] if command == "edit" else spec.required
     optional = EDIT_FIELDS[1:] if command == "edit" else (*spec.optional, "reason")
     optional = tuple(n for n in optional if n in VALID_ARGS and n not in required)
-    valid = st.fixed_dictionaries({n: VALID_ARGS[n] for n in required},
-                                  optional={n: VALID_ARGS[n] for n in optional})
-    sloppy = st.fixed_dictionaries({}, optional={n: BAD_ARGS.get(n, VALID_ARGS[n]) for n in (*required, *optional)})
+    valid = st.fixed_dictionaries(
+        {n: VALID_ARGS[n] for n in required}, optional={n: VALID_ARGS[n] for n in optional}
+    )
+    sloppy = st.fixed_dictionaries(
+        {}, optional={n: BAD_ARGS.get(n, VALID_ARGS[n]) for n in (*required, *optional)}
+    )
     return st.one_of(valid, valid, valid, sloppy)
 
 
 def draw_step(data: st.DataObject, row: Mapping[str, Any]) -> tuple[str, str, int, dict[str, Any]]:
     """A random step, biased towards commands the table allows now (so histories go deep)."""
-    possible = sorted(c.name for c in COMMANDS.values()
-                      if row.get("status") in c.from_states and c.name != "link_backend")
+    possible = sorted(
+        c.name for c in COMMANDS.values() if row.get("status") in c.from_states and c.name != "link_backend"
+    )
     # the ends of a history (归档, 并单, 直接办结) and edits come less often, so the department's side and
     # the extensions get explored
     pending = row.get("extension") == "requested"
-    weight = {"archive": 1, "merge": 1, "close_direct": 1, "edit": 1,
-              "approve_extension": 12 if pending else 1, "refuse_extension": 6 if pending else 1}
+    weight = {
+        "archive": 1,
+        "merge": 1,
+        "close_direct": 1,
+        "edit": 1,
+        "approve_extension": 12 if pending else 1,
+        "refuse_extension": 6 if pending else 1,
+    }
     possible = [c for c in possible for _ in range(weight.get(c, 4))]
     if possible and data.draw(st.integers(0, 9), label="bias") < 8:
         command = data.draw(st.sampled_from(possible), label="command")
@@ -384,8 +544,9 @@ def draw_step(data: st.DataObject, row: Mapping[str, Any]) -> tuple[str, str, in
     return command, role, hours, data.draw(command_args(command), label="args")
 
 
-def run_step(row: dict[str, Any], step: tuple[str, str, int, dict[str, Any]], now: dt.datetime
-             ) -> dict[str, Any] | None:
+def run_step(
+    row: dict[str, Any], step: tuple[str, str, int, dict[str, Any]], now: dt.datetime
+) -> dict[str, Any] | None:
     """The row after ``step`` (None if refused, the row untouched)."""
     command, role, _, args = step
     before = copy.deepcopy(row)
@@ -410,8 +571,9 @@ def test_random_sequences_keep_the_invariants(data: st.DataObject) -> None:
         row = run_step(row, step, now) or row
 
 
-def run_steps(row: dict[str, Any], steps: list[tuple[str, str, int, dict[str, Any]]]
-              ) -> tuple[dict[str, Any], int]:
+def run_steps(
+    row: dict[str, Any], steps: list[tuple[str, str, int, dict[str, Any]]]
+) -> tuple[dict[str, Any], int]:
     now, applied = row["created_at"], 0
     for step in steps:
         now += dt.timedelta(hours=step[2])
@@ -423,11 +585,15 @@ def run_steps(row: dict[str, Any], steps: list[tuple[str, str, int, dict[str, An
 
 def test_a_long_valid_history_keeps_the_invariants() -> None:
     steps = [(c, r, 1, a) for c, r, a in PATHS[lc.CLOSED]]
-    steps += [("evaluate", "operator", 20, {"satisfaction": "不满意", "reason": "x", "department_at_fault": True}),
-              ("request_extension", "backend", 1, {"reason": "r", "extension_days": 2}),
-              ("approve_extension", "supervisor", 1, {}),
-              ("reply", "backend", 1, {"answer": "b"}), ("close", "operator", 1, {}),
-              ("evaluate", "operator", 1, {"satisfaction": "满意"}), ("archive", "system", 1, {})]
+    steps += [
+        ("evaluate", "operator", 20, {"satisfaction": "不满意", "reason": "x", "department_at_fault": True}),
+        ("request_extension", "backend", 1, {"reason": "r", "extension_days": 2}),
+        ("approve_extension", "supervisor", 1, {}),
+        ("reply", "backend", 1, {"answer": "b"}),
+        ("close", "operator", 1, {}),
+        ("evaluate", "operator", 1, {"satisfaction": "满意"}),
+        ("archive", "system", 1, {}),
+    ]
     row, applied = run_steps(new_ticket(), steps)
     assert applied == len(steps) and row["status"] == lc.ARCHIVED and row["rehandle_count"] == 1
 
@@ -440,6 +606,8 @@ def test_the_real_deadline_calculator_fits() -> None:
     row = apply_changes(row, plan("accept", row, "backend", {}, T0, calc))
     first = row["deadline"]
     assert first is not None and first > T0
-    row = apply_changes(row, plan("request_extension", row, "backend", {"reason": "r", "extension_days": 3}, T0))
+    row = apply_changes(
+        row, plan("request_extension", row, "backend", {"reason": "r", "extension_days": 3}, T0)
+    )
     row = apply_changes(row, plan("approve_extension", row, "supervisor", {}, T0, calc))
     assert row["deadline"] > first + dt.timedelta(days=2) and violations(row) == []

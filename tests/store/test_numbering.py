@@ -61,8 +61,13 @@ def test_sequence_per_day_and_prefix(store: Store) -> None:
         got = [allocate_number(s, NOW) for _ in range(3)]
         got.append(allocate_number(s, NOW + dt.timedelta(days=1)))
         got.append(allocate_number(s, NOW, prefix="QS"))
-    assert got == ["AS20261128000001", "AS20261128000002", "AS20261128000003", "AS20261129000001",
-                   "QS20261128000001"]
+    assert got == [
+        "AS20261128000001",
+        "AS20261128000002",
+        "AS20261128000003",
+        "AS20261129000001",
+        "QS20261128000001",
+    ]
 
 
 def test_rollback_leaves_no_gap(store: Store) -> None:
@@ -88,9 +93,25 @@ def test_reserve_a_block(store: Store) -> None:
 def run_seats(url: str, tmp_path: Path, seats: int, per_seat: int, request_id: str = "") -> list[str]:
     """Start ``seats`` processes together; return every number they got."""
     go, ready = tmp_path / "go", [tmp_path / f"ready{i}" for i in range(seats)]
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, str(per_seat), NOW.isoformat(), str(go),
-                               str(ready[i]), request_id], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(seats)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                url,
+                str(per_seat),
+                NOW.isoformat(),
+                str(go),
+                str(ready[i]),
+                request_id,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(seats)
+    ]
     try:
         give_up = time.monotonic() + 60  # let every seat import and connect, so they really start together
         while not all(r.exists() for r in ready) and time.monotonic() < give_up:
@@ -107,13 +128,17 @@ def run_seats(url: str, tmp_path: Path, seats: int, per_seat: int, request_id: s
     return [n for out, _ in outputs for n in json.loads(out.strip().splitlines()[-1])]
 
 
-def test_concurrent_processes_get_unique_gap_free_numbers(store: Store, store_url: str, tmp_path: Path) -> None:
+def test_concurrent_processes_get_unique_gap_free_numbers(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
     seats, per_seat = 4, 15
     numbers = run_seats(store_url, tmp_path, seats, per_seat)
     assert sorted(numbers) == [format_number("AS", "20261128", i) for i in range(1, seats * per_seat + 1)]
 
 
-def test_concurrent_retries_of_one_request_make_one_ticket(store: Store, store_url: str, tmp_path: Path) -> None:
+def test_concurrent_retries_of_one_request_make_one_ticket(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
     numbers = run_seats(store_url, tmp_path, 4, 5, request_id="seat7-000042")
     assert set(numbers) == {"AS20261128000001"}
     with store.read() as s:

@@ -45,6 +45,7 @@ def test_every_ticket_replays_and_is_valid(seeded: Store) -> None:
 
 def test_history_is_varied_like_a_real_centre(seeded: Store) -> None:
     with seeded.read() as s:
+
         def count(*cond: object) -> int:
             return s.scalar(select(func.count()).select_from(Ticket).where(*cond)) or 0
 
@@ -68,9 +69,13 @@ def test_history_is_varied_like_a_real_centre(seeded: Store) -> None:
         assert evaluations >= count(Ticket.satisfaction.is_not(None)) > 300  # re-handled: evaluated twice
         n_in = s.scalar(select(func.count()).select_from(Call).where(Call.direction == "in")) or 0
         assert n_in > 1000  # phone tickets (90 %) plus abandoned and ghost calls
-        assert (s.scalar(select(func.count()).select_from(Call).where(Call.end_reason == "abandoned")) or 0) > 20
+        assert (
+            s.scalar(select(func.count()).select_from(Call).where(Call.end_reason == "abandoned")) or 0
+        ) > 20
         assert (s.scalar(select(func.count()).select_from(Call).where(Call.direction == "out")) or 0) > 300
-        assert s.scalar(select(func.count()).select_from(Caller)) == len(set(s.scalars(select(Ticket.caller_id))))
+        assert s.scalar(select(func.count()).select_from(Caller)) == len(
+            set(s.scalars(select(Ticket.caller_id)))
+        )
 
 
 def test_kpis_from_rollups_match_the_tables(seeded: Store) -> None:
@@ -90,10 +95,16 @@ def test_the_service_continues_after_seeded_numbers_and_ids(seeded: Store) -> No
     with seeded.read() as s:
         seeded_numbers = set(s.scalars(select(Ticket.number)))
         counter = s.get(TicketCounter, "AS20261119")
-        assert counter is not None and counter.last == sum(1 for n in seeded_numbers if n.startswith("AS20261119"))
+        assert counter is not None and counter.last == sum(
+            1 for n in seeded_numbers if n.startswith("AS20261119")
+        )
     with seeded.session() as s:
-        t = create_ticket(s, TicketDraft(nature="投诉", description="新工单", caller_phone="13912345678"),
-                          Actor("op1", "operator"), day)
+        t = create_ticket(
+            s,
+            TicketDraft(nature="投诉", description="新工单", caller_phone="13912345678"),
+            Actor("op1", "operator"),
+            day,
+        )
         number = t.number
     assert number not in seeded_numbers and number.startswith("AS20261119")
     report = seed(seeded, tickets=50, days=3, seed=7, until=UNTIL)  # a second run on the same store
@@ -109,8 +120,14 @@ def test_reproducible_with_the_same_seed(tmp_path) -> None:  # type: ignore[no-u
         try:
             seed(st, tickets=200, days=10, seed=3, until=UNTIL)
             with st.read() as s:
-                return [tuple(r) for r in s.execute(select(Ticket.number, Ticket.status, Ticket.leaf_code,
-                                                          Ticket.created_at, Ticket.deadline).order_by(Ticket.id))]
+                return [
+                    tuple(r)
+                    for r in s.execute(
+                        select(
+                            Ticket.number, Ticket.status, Ticket.leaf_code, Ticket.created_at, Ticket.deadline
+                        ).order_by(Ticket.id)
+                    )
+                ]
         finally:
             st.close()
 
@@ -141,8 +158,22 @@ def test_the_real_taxonomy_can_be_the_leaf_source(sqlite_store: Store) -> None:
 
 def test_fast_encoder_writes_what_the_service_writes() -> None:
     enc = _Encoder()
-    for value in (dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC), dt.datetime(2026, 1, 2, 11, tzinfo=SHANGHAI),
-                  "铁东区", 'say "hi"', "a\\b", "tab\there", "行1\n行2", "\u2028", 0, 3, True, False, [],
-                  ["rl", "swjt"], None):
+    for value in (
+        dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+        dt.datetime(2026, 1, 2, 11, tzinfo=SHANGHAI),
+        "铁东区",
+        'say "hi"',
+        "a\\b",
+        "tab\there",
+        "行1\n行2",
+        "\u2028",
+        0,
+        3,
+        True,
+        False,
+        [],
+        ["rl", "swjt"],
+        None,
+    ):
         assert enc(value) == encode_value(value), value
         assert enc(value) == encode_value(value), value  # cached

@@ -41,8 +41,15 @@ from store.tickets import (
 OPERATOR = Actor("alice", "operator", None)
 SUPERVISOR = Actor("bob", "supervisor", None)
 BACKEND = Actor("backend", "backend")
-DRAFT = {"nature": "投诉", "description": "小区暖气不热乎", "district": "铁西区", "leaf_code": "101.01",
-         "caller_name": "王先生", "caller_phone": "138 1234 5678", "address": "鞍山市铁西区某小区3栋"}
+DRAFT = {
+    "nature": "投诉",
+    "description": "小区暖气不热乎",
+    "district": "铁西区",
+    "leaf_code": "101.01",
+    "caller_name": "王先生",
+    "caller_phone": "138 1234 5678",
+    "address": "鞍山市铁西区某小区3栋",
+}
 
 
 def create(store: Store, now: dt.datetime = T0, **overrides: Any) -> Ticket:
@@ -50,8 +57,9 @@ def create(store: Store, now: dt.datetime = T0, **overrides: Any) -> Ticket:
         return create_ticket(s, draft_from({**DRAFT, **overrides}), OPERATOR, now)
 
 
-def command(store: Store, number: str, name: str, actor: Actor = OPERATOR, now: dt.datetime = T0,
-            **args: Any) -> list[lc.FieldChange]:
+def command(
+    store: Store, number: str, name: str, actor: Actor = OPERATOR, now: dt.datetime = T0, **args: Any
+) -> list[lc.FieldChange]:
     with store.session() as s:
         ticket = find_ticket(s, number)
         assert ticket is not None
@@ -60,9 +68,11 @@ def command(store: Store, number: str, name: str, actor: Actor = OPERATOR, now: 
 
 def counts(store: Store) -> tuple[int, int, int]:
     with store.read() as s:
-        return (s.scalar(select(func.count()).select_from(Ticket)) or 0,
-                s.scalar(select(func.count()).select_from(TicketEvent)) or 0,
-                s.scalar(select(func.count()).select_from(OutboxEntry)) or 0)
+        return (
+            s.scalar(select(func.count()).select_from(Ticket)) or 0,
+            s.scalar(select(func.count()).select_from(TicketEvent)) or 0,
+            s.scalar(select(func.count()).select_from(OutboxEntry)) or 0,
+        )
 
 
 def row_of(store: Store, number: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -83,7 +93,9 @@ def test_create_writes_row_events_outbox_and_caller(store: Store) -> None:
     assert t.number == "AS20261127000001" and t.status == lc.RECEIVED and t.version == 1
     assert t.caller_phone == "+8613812345678"
     with store.read() as s:
-        events = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.seq)).all()
+        events = s.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.seq)
+        ).all()
         assert [e.seq for e in events] == list(range(1, len(events) + 1))
         assert {e.command for e in events} == {"create"} and {e.actor for e in events} == {"alice"}
         assert {e.field for e in events} >= {"status", "number", "nature", "description", "created_at"}
@@ -120,15 +132,18 @@ def test_create_is_idempotent_on_client_request_id(store: Store) -> None:
     assert counts(store)[0] == 1 and counts(store)[2] == 1
 
 
-@pytest.mark.parametrize(("change", "match"), [
-    ({"nature": "闲聊"}, "nature must be one of"),
-    ({"description": "   "}, "description"),
-    ({"description": "长" * 4001}, "description"),
-    ({"urgency": "很急"}, "urgency must be one of"),
-    ({"board": "不存在"}, "board must be one of"),
-    ({"caller_phone": "12"}, "not a valid phone number"),
-    ({"bogus": 1}, "bogus"),
-])
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"nature": "闲聊"}, "nature must be one of"),
+        ({"description": "   "}, "description"),
+        ({"description": "长" * 4001}, "description"),
+        ({"urgency": "很急"}, "urgency must be one of"),
+        ({"board": "不存在"}, "board must be one of"),
+        ({"caller_phone": "12"}, "not a valid phone number"),
+        ({"bogus": 1}, "bogus"),
+    ],
+)
 def test_bad_drafts_are_refused_in_one_line(change: dict[str, Any], match: str) -> None:
     with pytest.raises(TicketError, match=match) as info:
         draft_from({**DRAFT, **change})
@@ -154,7 +169,6 @@ def test_boards_are_the_eleven_of_the_design() -> None:
     assert len(BOARDS) == 11 and "两代表一委员意见建议" in BOARDS
 
 
-
 # --- link_backend_many (the sync worker's batch) ------------------------------------------------
 
 
@@ -163,8 +177,11 @@ def event_rows(store: Store, number: str) -> list[tuple[Any, ...]]:
     with store.read() as s:
         ticket = find_ticket(s, number)
         assert ticket is not None
-        return [(e.seq, e.at, e.actor, e.actor_role, e.command, e.field, e.old, e.new, e.reason)
-                for e in ticket.events if e.command != "create"]
+        return [
+            (e.seq, e.at, e.actor, e.actor_role, e.command, e.field, e.old, e.new, e.reason)
+            for e in ticket.events
+            if e.command != "create"
+        ]
 
 
 def version_of(store: Store, number: str) -> tuple[int, dt.datetime]:
@@ -259,8 +276,16 @@ def test_full_life_writes_events_versions_and_outbox(store: Store) -> None:
     command(store, t.number, "start", BACKEND, T0 + 2 * HOUR)
     command(store, t.number, "reply", BACKEND, T0 + 20 * HOUR, answer="已调整供暖阀门")
     command(store, t.number, "close", OPERATOR, T0 + 21 * HOUR)
-    command(store, t.number, "evaluate", OPERATOR, T0 + 40 * HOUR, satisfaction="不满意", reason="还是不热",
-            department_at_fault=True)
+    command(
+        store,
+        t.number,
+        "evaluate",
+        OPERATOR,
+        T0 + 40 * HOUR,
+        satisfaction="不满意",
+        reason="还是不热",
+        department_at_fault=True,
+    )
     with store.read() as s:
         ticket = find_ticket(s, t.number)
         assert ticket is not None
@@ -269,7 +294,11 @@ def test_full_life_writes_events_versions_and_outbox(store: Store) -> None:
         seqs = [e.seq for e in ticket.events]
         assert seqs == sorted(seqs) == list(range(1, len(seqs) + 1))
         evaluation = s.scalars(select(Evaluation)).one()
-        assert evaluation.result == "不满意" and evaluation.department_at_fault and evaluation.comment == "还是不热"
+        assert (
+            evaluation.result == "不满意"
+            and evaluation.department_at_fault
+            and evaluation.comment == "还是不热"
+        )
         keys = s.scalars(select(OutboxEntry.idempotency_key).order_by(OutboxEntry.id)).all()
         # accept/start/reply came from the backend: no echo back to it
         assert keys == [f"{t.client_request_id}:{v}" for v in (1, 2, 6, 7)]
@@ -315,8 +344,9 @@ def test_edit_validates_and_relinks_the_caller(store: Store) -> None:
     with store.session() as s:
         ticket = find_ticket(s, t.number)
         assert ticket is not None
-        changes = edit_ticket(s, ticket, OPERATOR, T0, caller_phone="13900001111", description="暖气片冰凉",
-                              reason="来电人更正")
+        changes = edit_ticket(
+            s, ticket, OPERATOR, T0, caller_phone="13900001111", description="暖气片冰凉", reason="来电人更正"
+        )
         assert {c.field for c in changes} == {"caller_phone", "caller_id", "description"}
         assert edit_ticket(s, ticket, OPERATOR, T0, description="暖气片冰凉") == []  # nothing new
         with pytest.raises(TicketError, match="urgency must be one of"):
@@ -349,8 +379,19 @@ def test_list_find_and_json(store: Store) -> None:
         data = ticket_as_dict(ticket, with_events=True)
     text = json.dumps(data, ensure_ascii=False)
     assert "13812345678" not in text and "138****5678" in text
-    for key in ("number", "status", "nature", "board", "leaf_code", "district", "urgency", "created_at",
-                "deadline", "department", "events"):
+    for key in (
+        "number",
+        "status",
+        "nature",
+        "board",
+        "leaf_code",
+        "district",
+        "urgency",
+        "created_at",
+        "deadline",
+        "department",
+        "events",
+    ):
         assert key in data
     assert data["status"] == lc.DISPATCHED and data["created_at"].startswith("2026-11-27T01:00:00")
     assert data["events"][-1]["command"] == "dispatch"
@@ -367,10 +408,20 @@ def test_value_encoding_is_stable() -> None:
 def test_replay_detects_a_forged_history(store: Store) -> None:
     t = create(store)
     with store.session() as s:
-        event = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id,
-                                                    TicketEvent.field == "nature")).one()
-        forged = TicketEvent(ticket_id=t.id, seq=99, at=T0, actor="x", actor_role="operator", command="edit",
-                             field="nature", old='"咨询"', new='"表扬"')
+        event = s.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.field == "nature")
+        ).one()
+        forged = TicketEvent(
+            ticket_id=t.id,
+            seq=99,
+            at=T0,
+            actor="x",
+            actor_role="operator",
+            command="edit",
+            field="nature",
+            old='"咨询"',
+            new='"表扬"',
+        )
         with pytest.raises(ValueError, match="differs from the replayed"):
             replay([event, forged])
 
@@ -406,8 +457,15 @@ def test_concurrent_commands_on_one_ticket_serialise(store: Store, store_url: st
     t = create(store, now=dt.datetime.now(dt.UTC))
     command(store, t.number, "dispatch", department="市供暖公司", now=dt.datetime.now(dt.UTC))
     go, seats, per_seat = tmp_path / "go", 3, 8
-    procs = [subprocess.Popen([sys.executable, "-c", URGER, store_url, t.number, str(per_seat), str(go)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(seats)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", URGER, store_url, t.number, str(per_seat), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(seats)
+    ]
     try:
         go.touch()
         outputs = [p.communicate(timeout=120) for p in procs]
@@ -430,8 +488,12 @@ def test_concurrent_commands_on_one_ticket_serialise(store: Store, store_url: st
 # --- random histories through the service ------------------------------------------------------
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_random_histories_stay_valid_and_replay_exactly(store: Store, data: st.DataObject) -> None:
     parent = create(store)

@@ -44,15 +44,19 @@ def test_add_list_authenticate(store: Store) -> None:
         assert authenticate(s, "nobody", "s3cret!", hasher=FAST) is None
 
 
-@pytest.mark.parametrize(("name", "role", "password", "match"), [
-    ("carol", "boss", "pw", "unknown role 'boss'; choose one of operator, supervisor, trainer, admin"),
-    ("carol", "operator", "", "password must not be empty"),
-    ("", "operator", "pw", "user name"),
-    ("has space", "operator", "pw", "user name"),
-    ("alice", "admin", "other", "user 'alice' already exists"),
-])
-def test_bad_requests_are_refused_and_change_nothing(store: Store, name: str, role: str, password: str,
-                                                     match: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "role", "password", "match"),
+    [
+        ("carol", "boss", "pw", "unknown role 'boss'; choose one of operator, supervisor, trainer, admin"),
+        ("carol", "operator", "", "password must not be empty"),
+        ("", "operator", "pw", "user name"),
+        ("has space", "operator", "pw", "user name"),
+        ("alice", "admin", "other", "user 'alice' already exists"),
+    ],
+)
+def test_bad_requests_are_refused_and_change_nothing(
+    store: Store, name: str, role: str, password: str, match: str
+) -> None:
     add(store)
     with store.read() as s:
         before = [(u.username, u.role, u.password_hash) for u in list_users(s)]

@@ -21,11 +21,13 @@ from taxonomy.model import load_taxonomy
 @pytest.fixture
 def live_backend(tmp_path: Path) -> Iterator[LiveBackend]:
     engine = create_engine(f"sqlite:///{tmp_path / 'backend.sqlite3'}")
-    app = build_app(BackendSettings(engine=engine, services=services_from_taxonomy(load_taxonomy()),
-                                    api_keys=[API_KEY]))
+    app = build_app(
+        BackendSettings(engine=engine, services=services_from_taxonomy(load_taxonomy()), api_keys=[API_KEY])
+    )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

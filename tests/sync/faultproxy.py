@@ -14,12 +14,16 @@ import socket
 import struct
 import threading
 
-ERROR_500 = (b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n"
-             b"content-length: 49\r\nconnection: close\r\n\r\n"
-             b'[{"code": 500, "description": "injected failure"}]')
-RETRY_503 = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n"
-             b"content-length: 45\r\nconnection: close\r\n\r\n"
-             b'[{"code": 503, "description": "injected busy"}]')
+ERROR_500 = (
+    b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n"
+    b"content-length: 49\r\nconnection: close\r\n\r\n"
+    b'[{"code": 500, "description": "injected failure"}]'
+)
+RETRY_503 = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n"
+    b"content-length: 45\r\nconnection: close\r\n\r\n"
+    b'[{"code": 503, "description": "injected busy"}]'
+)
 HANG_MAX_S = 120.0
 
 
@@ -38,7 +42,8 @@ class FaultProxy:
     def start(self) -> int:
         self._thread.start()
         self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop).result(10)
+            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop
+        ).result(10)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
@@ -79,8 +84,9 @@ class FaultProxy:
                     w.close()
                 self._writers.discard(w)
 
-    async def _pump_forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                            up_writer: asyncio.StreamWriter) -> None:
+    async def _pump_forward(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, up_writer: asyncio.StreamWriter
+    ) -> None:
         while True:
             try:
                 chunk = await reader.read(65536)

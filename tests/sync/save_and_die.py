@@ -16,6 +16,10 @@ from store.tickets import Actor, create_ticket, draft_from
 url, client_id, leaf = sys.argv[1:4]
 store = open_store(url, migrate=False)
 with store.session() as session:
-    draft = draft_from({"nature": "投诉", "description": "保存后立即被杀", "leaf_code": leaf, "channel": "web"})
-    create_ticket(session, draft, Actor("killer", "operator"), dt.datetime.now(dt.UTC), client_request_id=client_id)
+    draft = draft_from(
+        {"nature": "投诉", "description": "保存后立即被杀", "leaf_code": leaf, "channel": "web"}
+    )
+    create_ticket(
+        session, draft, Actor("killer", "operator"), dt.datetime.now(dt.UTC), client_request_id=client_id
+    )
 os.kill(os.getpid(), signal.SIGKILL)

@@ -42,12 +42,22 @@ def wait_until(predicate, timeout: float, what: str, step: float = 0.1):  # type
 def base_env(tmp: Path, store_url: str, backend_url: str, **sync: str) -> dict[str, str]:
     config = tmp / "config.toml"
     config.touch()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOTLINE_CONFIG": str(config),
-           "HOTLINE_STORE__URL": store_url, "HOTLINE_LOGGING__FILE": str(tmp / "hotline.log"),
-           "HOTLINE_BACKEND__URL": backend_url, "HOTLINE_BACKEND__API_KEY": API_KEY,
-           "HOTLINE_BACKEND__TIMEOUT": "1", "HOTLINE_SYNC__INTERVAL": "0.2", "HOTLINE_SYNC__BACKOFF_BASE": "0.1",
-           "HOTLINE_SYNC__BACKOFF_MAX": "1", "HOTLINE_SYNC__BREAKER_FAILURES": "3",
-           "HOTLINE_SYNC__BREAKER_RESET": "1", "HOTLINE_SYNC__BATCH_SIZE": "10"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HOTLINE_CONFIG": str(config),
+        "HOTLINE_STORE__URL": store_url,
+        "HOTLINE_LOGGING__FILE": str(tmp / "hotline.log"),
+        "HOTLINE_BACKEND__URL": backend_url,
+        "HOTLINE_BACKEND__API_KEY": API_KEY,
+        "HOTLINE_BACKEND__TIMEOUT": "1",
+        "HOTLINE_SYNC__INTERVAL": "0.2",
+        "HOTLINE_SYNC__BACKOFF_BASE": "0.1",
+        "HOTLINE_SYNC__BACKOFF_MAX": "1",
+        "HOTLINE_SYNC__BREAKER_FAILURES": "3",
+        "HOTLINE_SYNC__BREAKER_RESET": "1",
+        "HOTLINE_SYNC__BATCH_SIZE": "10",
+    }
     env.update({f"HOTLINE_SYNC__{k.upper()}": v for k, v in sync.items()})
     return env
 
@@ -62,8 +72,13 @@ class Procs:
 
     def spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
         out = open(self.tmp / f"{name}.out", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen([sys.executable, "-m", "console.cli", *args], cwd=self.tmp, env=dict(self.env),
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", *args],
+            cwd=self.tmp,
+            env=dict(self.env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         out.close()
         self.running.append(proc)
         return proc
@@ -96,8 +111,9 @@ class Backend:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = self.procs.spawn("backend", "--port", str(self.port), "--db", self.db_url,
-                                     "--api-key", API_KEY, name="backend")
+        self.proc = self.procs.spawn(
+            "backend", "--port", str(self.port), "--db", self.db_url, "--api-key", API_KEY, name="backend"
+        )
 
         def up() -> bool:
             assert self.proc is not None and self.proc.poll() is None, "the backend exited"
@@ -119,7 +135,9 @@ class Backend:
     def client_ids(self) -> list[str]:
         out: list[str] = []
         for page in range(1, 1000):
-            rows = httpx.get(f"{self.url}/requests.json", params={"page": page, "page_size": 1000}, timeout=10).json()
+            rows = httpx.get(
+                f"{self.url}/requests.json", params={"page": page, "page_size": 1000}, timeout=10
+            ).json()
             out += [r["client_request_id"] for r in rows]
             if len(rows) < 1000:
                 return out
@@ -129,8 +147,11 @@ class Backend:
         out: list[dict[str, object]] = []
         after = "0"
         for _ in range(1000):
-            rows = httpx.get(f"{self.url}/servicerequestupdates.json", params={"after": after, "page_size": 1000},
-                             timeout=10).json()
+            rows = httpx.get(
+                f"{self.url}/servicerequestupdates.json",
+                params={"after": after, "page_size": 1000},
+                timeout=10,
+            ).json()
             out += rows
             if len(rows) < 1000:
                 return out
@@ -141,8 +162,9 @@ class Backend:
         """A department's action, straight to the backend (not through the proxy)."""
         if self._http is None:
             self._http = httpx.Client(timeout=10)
-        response = self._http.post(f"{self.url}/requests/{backend_id}/{action}.json",
-                                   data={"api_key": API_KEY, **fields})
+        response = self._http.post(
+            f"{self.url}/requests/{backend_id}/{action}.json", data={"api_key": API_KEY, **fields}
+        )
         assert response.status_code == 201, response.text
 
 
@@ -155,7 +177,9 @@ class LiveBackend:
         return self.http.post(f"/requests/{backend_id}/{action}.json", data={"api_key": API_KEY, **fields})
 
     def client_ids(self) -> list[str]:
-        return [r["client_request_id"] for r in self.http.get("/requests.json", params={"page_size": 1000}).json()]
+        return [
+            r["client_request_id"] for r in self.http.get("/requests.json", params={"page_size": 1000}).json()
+        ]
 
 
 def now() -> dt.datetime:
@@ -171,8 +195,16 @@ def queue_tickets(store, n: int, prefix: str, per_transaction: int = 500) -> lis
     for start in range(0, n, per_transaction):
         with store.session() as session:
             for i in range(start, min(n, start + per_transaction)):
-                draft = draft_from({"nature": "投诉", "description": "路灯不亮", "leaf_code": LEAVES[i % 3],
-                                    "district": "铁东区", "address": "胜利路", "channel": "phone"})
+                draft = draft_from(
+                    {
+                        "nature": "投诉",
+                        "description": "路灯不亮",
+                        "leaf_code": LEAVES[i % 3],
+                        "district": "铁东区",
+                        "address": "胜利路",
+                        "channel": "phone",
+                    }
+                )
                 create_ticket(session, draft, actor, now(), client_request_id=ids[i])
     return ids
 

@@ -31,8 +31,16 @@ HERE = Path(__file__).resolve().parent
 def add_tickets(store: Store, prefix: str, n: int) -> None:
     for i in range(n):
         with store.session() as session:
-            draft = draft_from({"nature": "投诉", "description": f"测试 {prefix} {i}", "leaf_code": LEAVES[i % 3],
-                                "caller_phone": "13800138000", "caller_name": "张三", "channel": "phone"})
+            draft = draft_from(
+                {
+                    "nature": "投诉",
+                    "description": f"测试 {prefix} {i}",
+                    "leaf_code": LEAVES[i % 3],
+                    "caller_phone": "13800138000",
+                    "caller_name": "张三",
+                    "channel": "phone",
+                }
+            )
             create_ticket(session, draft, OPERATOR, now(), client_request_id=f"{prefix}-{i}")
 
 
@@ -47,8 +55,9 @@ def local_ids(store: Store) -> set[str]:
 
 
 @pytest.fixture
-def rig(store_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Store, Backend,
-                                                                                          FaultProxy, Procs]]:
+def rig(
+    store_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Store, Backend, FaultProxy, Procs]]:
     pg = store_url.startswith("postgresql")
     if pg:
         server = request.getfixturevalue("pg_server")
@@ -74,8 +83,12 @@ def rig(store_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Itera
 
 
 def save_and_die(store_url: str, client_id: str, env: dict[str, str]) -> None:
-    proc = subprocess.run([sys.executable, str(HERE / "save_and_die.py"), store_url, client_id, LEAVES[0]],
-                          env=env, capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "save_and_die.py"), store_url, client_id, LEAVES[0]],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
 
 
@@ -148,10 +161,20 @@ def test_nothing_lost_nothing_twice(rig: tuple[Store, Backend, FaultProxy, Procs
 
     wait_until(applied, 40, "the department updates to be applied")
     with store.read() as session:
-        accepts = Counter(session.scalars(select(TicketEvent.ticket_id).where(
-            TicketEvent.command == "accept", TicketEvent.field == "status")))
-        replies = Counter(session.scalars(select(TicketEvent.ticket_id).where(
-            TicketEvent.command == "reply", TicketEvent.field == "status")))
+        accepts = Counter(
+            session.scalars(
+                select(TicketEvent.ticket_id).where(
+                    TicketEvent.command == "accept", TicketEvent.field == "status"
+                )
+            )
+        )
+        replies = Counter(
+            session.scalars(
+                select(TicketEvent.ticket_id).where(
+                    TicketEvent.command == "reply", TicketEvent.field == "status"
+                )
+            )
+        )
     assert set(accepts.values()) == {1} and len(accepts) == len(srids)
     assert set(replies.values()) == {1} and len(replies) == (len(srids) + 1) // 2
     hotline = Counter(u["client_request_id"] for u in backend.feed() if u["source"] == "hotline")

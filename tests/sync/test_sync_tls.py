@@ -28,16 +28,38 @@ def self_signed(tmp: Path) -> tuple[Path, Path]:
     openssl = shutil.which("openssl")
     assert openssl, "openssl is needed to make a test certificate"
     cert, key = tmp / "cert.pem", tmp / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert, key
 
 
 def config_file(tmp: Path, url: str, ca_file: Path | str) -> Path:
     path = tmp / "hotline.toml"
-    path.write_text(f'[backend]\nurl = "{url}"\napi_key = "{API_KEY}"\nca_file = "{ca_file}"\ntimeout = 5.0\n',
-                    encoding="utf-8")
+    path.write_text(
+        f'[backend]\nurl = "{url}"\napi_key = "{API_KEY}"\nca_file = "{ca_file}"\ntimeout = 5.0\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -50,11 +72,22 @@ def test_sync_over_tls_trusts_the_configured_ca_only(tmp_path: Path, sqlite_stor
     cert, key = self_signed(tmp_path)
     trust = ssl.create_default_context(cafile=str(cert))
     with sqlite_store.session() as s:
-        draft = draft_from({"nature": "求助", "description": "井盖缺失", "leaf_code": LEAVES[0],
-                            "caller_phone": "13800138000"})
+        draft = draft_from(
+            {
+                "nature": "求助",
+                "description": "井盖缺失",
+                "leaf_code": LEAVES[0],
+                "caller_phone": "13800138000",
+            }
+        )
         create_ticket(s, draft, Actor("tester", "operator"), now(), client_request_id="tls-1")
-    with running_backend(tmp_path, keys=(API_KEY,), extra=("--cert", str(cert), "--key", str(key)),
-                         scheme="https", verify=trust) as backend:
+    with running_backend(
+        tmp_path,
+        keys=(API_KEY,),
+        extra=("--cert", str(cert), "--key", str(key)),
+        scheme="https",
+        verify=trust,
+    ) as backend:
         with pytest.raises(httpx.TransportError):  # plain HTTP is not served on the TLS port
             httpx.get(backend.url.replace("https:", "http:") + "/discovery.json", timeout=5)
 
@@ -66,7 +99,11 @@ def test_sync_over_tls_trusts_the_configured_ca_only(tmp_path: Path, sqlite_stor
             untrusting.client.close()
         with sqlite_store.read() as s:
             entry = s.scalars(select(OutboxEntry)).one()
-            assert entry.state == PENDING and entry.attempts == 1 and "certificate" in (entry.last_error or "").lower()
+            assert (
+                entry.state == PENDING
+                and entry.attempts == 1
+                and "certificate" in (entry.last_error or "").lower()
+            )
 
         worker = build_worker(sqlite_store, load_config(config_file(tmp_path, backend.url, cert), env={}))
         try:
@@ -80,7 +117,10 @@ def test_sync_over_tls_trusts_the_configured_ca_only(tmp_path: Path, sqlite_stor
         with sqlite_store.read() as s:
             assert s.scalar(select(func.count()).select_from(OutboxEntry)) == 0
             assert s.scalars(select(Ticket.backend_id)).one()
-        ids = [r["client_request_id"] for r in httpx.get(f"{backend.url}/requests.json", verify=trust, timeout=5).json()]
+        ids = [
+            r["client_request_id"]
+            for r in httpx.get(f"{backend.url}/requests.json", verify=trust, timeout=5).json()
+        ]
         assert ids == ["tls-1"]
         assert API_KEY not in backend.output()
 

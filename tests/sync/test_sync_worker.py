@@ -19,14 +19,16 @@ from store.sync import CircuitBreaker, RoundResult, SyncSettings, SyncThread, Sy
 from store.tickets import Actor, apply_command, create_ticket, draft_from, replay, ticket_fields
 
 OPERATOR = Actor("tester", "operator")
-FAST = SyncSettings(batch_size=20, interval=0.1, backoff_base=0.05, backoff_max=0.5, breaker_failures=2,
-                    breaker_reset=0.5)
+FAST = SyncSettings(
+    batch_size=20, interval=0.1, backoff_base=0.05, backoff_max=0.5, breaker_failures=2, breaker_reset=0.5
+)
 
 
 def add(store: Store, cid: str, leaf: str | None = LEAVES[0]) -> None:
     with store.session() as session:
-        draft = draft_from({"nature": "求助", "description": "井盖缺失", "leaf_code": leaf,
-                            "caller_phone": "13800138000"})
+        draft = draft_from(
+            {"nature": "求助", "description": "井盖缺失", "leaf_code": leaf, "caller_phone": "13800138000"}
+        )
         create_ticket(session, draft, OPERATOR, now(), client_request_id=cid)
 
 
@@ -85,8 +87,16 @@ def test_retry_after_header_forms() -> None:
 
 
 def test_create_form_carries_the_idempotency_attribute_and_no_phone_without_consent() -> None:
-    ticket = {"client_request_id": "c-1", "leaf_code": "101001", "description": "d", "district": "铁东区",
-              "address": "胜利路", "caller_phone": "+8613800138000", "callback_consent": False, "number": "AS1"}
+    ticket = {
+        "client_request_id": "c-1",
+        "leaf_code": "101001",
+        "description": "d",
+        "district": "铁东区",
+        "address": "胜利路",
+        "caller_phone": "+8613800138000",
+        "callback_consent": False,
+        "number": "AS1",
+    }
     form = create_form(ticket, "k")
     assert form["attribute[client_request_id]"] == "c-1" and form["service_code"] == "101001"
     assert form["address_string"] == "铁东区 胜利路" and "phone" not in form
@@ -95,8 +105,9 @@ def test_create_form_carries_the_idempotency_attribute_and_no_phone_without_cons
 # --- against the real backend ---------------------------------------------------------------------
 
 
-def test_tickets_reach_the_backend_once_and_are_linked(store: Store, worker: SyncWorker,
-                                                       live_backend: LiveBackend) -> None:
+def test_tickets_reach_the_backend_once_and_are_linked(
+    store: Store, worker: SyncWorker, live_backend: LiveBackend
+) -> None:
     for i in range(25):
         add(store, f"c-{i}")
     result = worker.run_until_idle(deadline_s=30)
@@ -125,8 +136,9 @@ def assert_linked_once_and_audited(store: Store, n: int) -> None:
             assert replay(ticket.events) == row
 
 
-def test_a_rejected_entry_needs_attention_without_blocking_others(store: Store, worker: SyncWorker,
-                                                                  live_backend: LiveBackend) -> None:
+def test_a_rejected_entry_needs_attention_without_blocking_others(
+    store: Store, worker: SyncWorker, live_backend: LiveBackend
+) -> None:
     add(store, "bad", leaf="NO-SUCH-LEAF")
     add(store, "good")
     with store.session() as session:  # a change of the bad ticket waits behind its create
@@ -135,16 +147,18 @@ def test_a_rejected_entry_needs_attention_without_blocking_others(store: Store, 
     worker.run_until_idle(deadline_s=30)
     assert live_backend.client_ids() == ["good"]
     with store.read() as session:
-        rows = session.execute(select(OutboxEntry.kind, OutboxEntry.state, OutboxEntry.last_error)
-                               .order_by(OutboxEntry.id)).all()
+        rows = session.execute(
+            select(OutboxEntry.kind, OutboxEntry.state, OutboxEntry.last_error).order_by(OutboxEntry.id)
+        ).all()
         status = sync_status(session)
     assert [(k, s) for k, s, _ in rows] == [("create", "attention"), ("update", "attention")]
     assert "service_code" in rows[0][2]  # the server's own message
     assert status.attention == 2 and status.backlog == 0
 
 
-def test_department_updates_are_applied_once(store: Store, worker: SyncWorker,
-                                             live_backend: LiveBackend) -> None:
+def test_department_updates_are_applied_once(
+    store: Store, worker: SyncWorker, live_backend: LiveBackend
+) -> None:
     add(store, "u-1")
     worker.run_until_idle(deadline_s=30)
     with store.session() as session:
@@ -153,7 +167,9 @@ def test_department_updates_are_applied_once(store: Store, worker: SyncWorker,
         srid = ticket.backend_id
     assert srid
     assert live_backend.act(srid, "accept").status_code == 201
-    assert live_backend.act(srid, "request_extension", reason="材料未到", extension_days="3").status_code == 201
+    assert (
+        live_backend.act(srid, "request_extension", reason="材料未到", extension_days="3").status_code == 201
+    )
     worker.run_until_idle(deadline_s=30)
     with store.read() as session:
         ticket = session.scalars(select(Ticket)).one()
@@ -178,11 +194,16 @@ def test_hotline_echoes_and_unknown_requests_are_skipped(store: Store, worker: S
         assert _apply_update(session, unknown, now()) == 0
 
 
-def test_server_errors_are_retried_and_retry_after_is_honoured(store: Store, live_backend: LiveBackend) -> None:
+def test_server_errors_are_retried_and_retry_after_is_honoured(
+    store: Store, live_backend: LiveBackend
+) -> None:
     proxy = FaultProxy(int(live_backend.url.rsplit(":", 1)[1]))
     proxy.start()
-    w = worker_for(store, proxy.url, SyncSettings(backoff_base=0.05, backoff_max=0.5, breaker_failures=4,
-                                                  breaker_reset=0.5))
+    w = worker_for(
+        store,
+        proxy.url,
+        SyncSettings(backoff_base=0.05, backoff_max=0.5, breaker_failures=4, breaker_reset=0.5),
+    )
     try:
         add(store, "r-1")
         proxy.mode = "retry_after"
@@ -220,19 +241,28 @@ def test_a_whole_failed_batch_is_rescheduled_entry_by_entry(store: Store, live_b
         for i in range(6):
             add(store, f"down-{i}")
         with store.session() as session:  # one entry retried before: its own count goes on
-            session.execute(update(OutboxEntry).where(OutboxEntry.id == session.scalar(
-                select(func.min(OutboxEntry.id)))).values(attempts=3))
+            session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id == session.scalar(select(func.min(OutboxEntry.id))))
+                .values(attempts=3)
+            )
         proxy.mode = "error500"
         result, _ = settle(w)
         assert result.failed == 6 and result.sent == 0
         with store.read() as session:
             entries = session.scalars(select(OutboxEntry).order_by(OutboxEntry.id)).all()
         assert [e.attempts for e in entries] == [4, 1, 1, 1, 1, 1]
-        assert all(e.state == "pending" and e.next_attempt_at > now() and "500" in (e.last_error or "")
-                   for e in entries)
+        assert all(
+            e.state == "pending" and e.next_attempt_at > now() and "500" in (e.last_error or "")
+            for e in entries
+        )
         with store.read() as session:
-            assert session.scalar(select(func.count()).select_from(TicketEvent).where(
-                TicketEvent.command == "link_backend")) == 0
+            assert (
+                session.scalar(
+                    select(func.count()).select_from(TicketEvent).where(TicketEvent.command == "link_backend")
+                )
+                == 0
+            )
     finally:
         w.close()
         w.client.close()
@@ -250,8 +280,9 @@ def test_sync_thread_sends_soon_after_notify(store: Store, live_backend: LiveBac
         thread.stop()
 
 
-def test_hotline_tickets_create_json_file(tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hotline_tickets_create_json_file(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     from console.cli import main
@@ -262,11 +293,25 @@ def test_hotline_tickets_create_json_file(tmp_path: Path, sqlite_url: str, capsy
     monkeypatch.setenv("HOTLINE_CONFIG", str(config))
     monkeypatch.setenv("HOTLINE_STORE__URL", sqlite_url)
     monkeypatch.setenv("HOTLINE_LOGGING__FILE", str(tmp_path / "log.jsonl"))
-    good = {"caller_phone": "13800138000", "caller_name": "李四", "nature": "投诉", "board": "群众诉求",
-            "leaf_code": LEAVES[0], "district": "铁东区", "address": "胜利路1号", "description": "噪音扰民",
-            "urgency": "一般", "channel": "web"}
-    entries = [good, {**good, "nature": "抱怨"}, "not an object", {**good, "client_request_id": "web-7"},
-               {**good, "description": ""}]
+    good = {
+        "caller_phone": "13800138000",
+        "caller_name": "李四",
+        "nature": "投诉",
+        "board": "群众诉求",
+        "leaf_code": LEAVES[0],
+        "district": "铁东区",
+        "address": "胜利路1号",
+        "description": "噪音扰民",
+        "urgency": "一般",
+        "channel": "web",
+    }
+    entries = [
+        good,
+        {**good, "nature": "抱怨"},
+        "not an object",
+        {**good, "client_request_id": "web-7"},
+        {**good, "description": ""},
+    ]
     path = tmp_path / "in.json"
     path.write_text(json.dumps(entries, ensure_ascii=False), encoding="utf-8")
     assert main(["tickets", "create", "--json-file", str(path)]) == 1
@@ -309,8 +354,10 @@ def test_two_workers_on_postgresql_never_send_an_entry_twice(pg_url: str, live_b
 
     store = open_store(pg_url)
     sent: list[str] = []
-    workers = [SyncWorker(store, CountingClient(live_backend.url, sent), SyncSettings(batch_size=5, senders=2))
-               for _ in range(2)]
+    workers = [
+        SyncWorker(store, CountingClient(live_backend.url, sent), SyncSettings(batch_size=5, senders=2))
+        for _ in range(2)
+    ]
     try:
         for i in range(60):
             add(store, f"pg-{i}")

@@ -382,7 +382,19 @@ def test_choice_log_receives_pairs_for_known_leaves(taxonomy: Taxonomy) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["", " ", "\x00\x01\x02", "😀", "🚒🔥", "a" * 2000, "漏" * 2000, "暖气" + "\u202e" * 50, "!!!???", "ｎｑ", "暖氣"],
+    [
+        "",
+        " ",
+        "\x00\x01\x02",
+        "😀",
+        "🚒🔥",
+        "a" * 2000,
+        "漏" * 2000,
+        "暖气" + "\u202e" * 50,
+        "!!!???",
+        "ｎｑ",
+        "暖氣",
+    ],
 )
 def test_bad_input_never_raises(searcher: Searcher, query: str) -> None:
     results = searcher.search(query, limit=5)

@@ -122,8 +122,17 @@ def test_learn_reads_tickets_and_choices_from_the_store(env: dict[str, str], sql
     try:
         with store.session() as s:
             for n, text in enumerate(["暖气片冰凉好几天", "家里暖气片冰凉", "暖气片冰凉没人管"]):
-                s.add(Ticket(number=f"T{n}", client_request_id=f"c{n}", status="new", created_at=now,
-                             updated_at=now, description=text, leaf_code="101001"))
+                s.add(
+                    Ticket(
+                        number=f"T{n}",
+                        client_request_id=f"c{n}",
+                        status="new",
+                        created_at=now,
+                        updated_at=now,
+                        description=text,
+                        leaf_code="101001",
+                    )
+                )
             s.add(TaxonomyChoice(at=now, query="暖气片冰凉", leaf_code="101001", rank=2))
     finally:
         store.close()
@@ -161,7 +170,9 @@ def test_import_then_search_and_stats_use_the_new_version(env: dict[str, str], t
     assert stats["version"] == outcome["version"] and stats["levels"]["3"] == 19
     found = json.loads(hotline(env, "search", "家里没水", "--json").stdout)
     assert found[0]["code"] == "102001" and found[0]["matched"] == "家里没水"
-    assert "301002" not in [r["code"] for r in json.loads(hotline(env, "search", "食物中毒", "--json").stdout)]
+    assert "301002" not in [
+        r["code"] for r in json.loads(hotline(env, "search", "食物中毒", "--json").stdout)
+    ]
 
 
 def test_import_of_a_bad_file_lists_rows_and_changes_nothing(env: dict[str, str], tmp_path: Path) -> None:

@@ -20,7 +20,9 @@ _ALPHABET = st.one_of(
     st.characters(min_codepoint=0x20, max_codepoint=0x7E),
     st.characters(min_codepoint=0xFF01, max_codepoint=0xFF5E),
     st.characters(min_codepoint=0x0, max_codepoint=0x1F),
-    st.sampled_from(["\u200b", "\u202e", "\ufeff", "\u3000", "😀", "🔥", "\U0001f3fb", "\U000e0001", "ü", "ǖ", "'"]),
+    st.sampled_from(
+        ["\u200b", "\u202e", "\ufeff", "\u3000", "😀", "🔥", "\U0001f3fb", "\U000e0001", "ü", "ǖ", "'"]
+    ),
     st.characters(blacklist_categories=("Cs",)),
 )
 QUERIES = st.text(alphabet=_ALPHABET, max_size=60) | st.text(alphabet=_ALPHABET, min_size=500, max_size=2000)

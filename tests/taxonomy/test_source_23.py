@@ -45,7 +45,9 @@ def test_files_are_named_after_a_domain_they_contain(parsed: ParsedSources) -> N
     for domain in parsed.domains:
         by_file.setdefault(domain.origin.split(":")[0], set()).add(domain.code)
     for path in files:
-        assert path.name[:3] in by_file.get(path.name, set()), f"{path.name}: no domain {path.name[:3]} inside"
+        assert path.name[:3] in by_file.get(path.name, set()), (
+            f"{path.name}: no domain {path.name[:3]} inside"
+        )
 
 
 def test_sources_build_without_errors(parsed: ParsedSources, leaves: list[Node]) -> None:
@@ -59,7 +61,11 @@ def test_every_leaf_has_several_keywords(parsed: ParsedSources) -> None:
 
 
 def test_no_mechanical_nature_suffix_variants(parsed: ParsedSources) -> None:
-    copies = [leaf.origin for leaf in parsed.leaves if re.search(r"[（(](投诉|咨询|举报|建议|求助)[)）]$", leaf.name)]
+    copies = [
+        leaf.origin
+        for leaf in parsed.leaves
+        if re.search(r"[（(](投诉|咨询|举报|建议|求助)[)）]$", leaf.name)
+    ]
     assert not copies
 
 

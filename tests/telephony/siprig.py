@@ -446,7 +446,9 @@ class Baresip:
     def decoded_audio(self) -> bytes:
         """What baresip heard (its sndfile dump of decoded audio), as 8 kHz PCM; after ``stop()``
         (baresip writes the dump's final header when it ends the call)."""
-        assert self.proc is not None and self.proc.poll() is not None, "stop() baresip before reading its dumps"
+        assert self.proc is not None and self.proc.poll() is not None, (
+            "stop() baresip before reading its dumps"
+        )
         dumps = sorted((self.workdir / "dumps").glob("dump-*-dec.wav"))
         return audio.read_wav_pcm16(dumps[0]) if dumps else b""
 

@@ -18,7 +18,9 @@ from telephony import audio
 pytestmark = pytest.mark.sip
 
 
-def test_agent_answers_plays_records_hangs_up_and_fills_the_store(kamailio: Kamailio, sip_user: str, tmp_path: Path) -> None:
+def test_agent_answers_plays_records_hangs_up_and_fills_the_store(
+    kamailio: Kamailio, sip_user: str, tmp_path: Path
+) -> None:
     wav = tmp_path / "greeting.wav"
     audio.write_wav_pcm16(wav, audio.tone(440, 2.0))
     rtp = free_port_block(10)
@@ -103,7 +105,9 @@ def test_agent_answers_plays_records_hangs_up_and_fills_the_store(kamailio: Kama
             assert call.end_reason == "local_hangup" and call.ended_at > call.answered_at >= call.offered_at
             assert call.recording_path == str((tmp_path / "rec" / end["call_id"]).resolve())
             kinds = [e.kind for e in calls.call_events(s, end["call_id"])]
-            digits = "".join(e.data["digit"] for e in calls.call_events(s, end["call_id"]) if e.kind == "dtmf")
+            digits = "".join(
+                e.data["digit"] for e in calls.call_events(s, end["call_id"]) if e.kind == "dtmf"
+            )
     finally:
         store.close()
     assert kinds[:2] == ["offered", "answered"] and kinds[-1] == "ended", kinds

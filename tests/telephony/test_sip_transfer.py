@@ -27,7 +27,7 @@ def answered(log: EventLog, n: int) -> str:
 
 def dialog_of(sipp_messages: str) -> tuple[str, str, str]:
     """(Call-ID, From tag, To tag) of the 200 OK the department's sipp sent to our INVITE."""
-    ok = sipp_messages[sipp_messages.index("SIP/2.0 200 OK"):]
+    ok = sipp_messages[sipp_messages.index("SIP/2.0 200 OK") :]
     call_id = re.search(r"(?im)^Call-ID: *(\S+)", ok)
     from_tag = re.search(r"(?im)^From:.*;tag=([^;\s]+)", ok)
     to_tag = re.search(r"(?im)^To:.*;tag=([^;\s]+)", ok)
@@ -41,7 +41,9 @@ def test_attended_transfer_refers_the_citizen_with_replaces(
     line, log = make_line(kamailio, sip_user)
     citizen = sipp(
         scenario("citizen_atransfer.xml"),
-        *via_kamailio(kamailio, sip_user, "-key", "codecs", "0 101", "-key", "hdr", "Supported: replaces, timer"),
+        *via_kamailio(
+            kamailio, sip_user, "-key", "codecs", "0 101", "-key", "hdr", "Supported: replaces, timer"
+        ),
     )
     department = uas(kamailio, tmp_path, "citizen_uas.xml", "-key", "codecs", "0 101")
     try:
@@ -91,4 +93,6 @@ def test_attended_transfer_needs_a_peer_that_supports_replaces(
         department.stop()
     assert not [e for e in log.events if isinstance(e, CallTransferred)]
     assert {e.call_id: e.reason for e in log.named("call_ended")} == {  # type: ignore[attr-defined]
-        citizen_call: "remote_bye", consult: "local_hangup"}
+        citizen_call: "remote_bye",
+        consult: "local_hangup",
+    }

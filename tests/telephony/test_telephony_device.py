@@ -67,7 +67,7 @@ def test_microphone_and_speaker_are_resampled_20ms_frames() -> None:
     tone48 = audio.resample(audio.tone(1000, 1.0), audio.RATE, DEVICE_RATE)[0]
     block = mic.blocksize * 2
     for i in range(5):
-        mic.callback(tone48[i * block:(i + 1) * block], mic.blocksize, None, None)
+        mic.callback(tone48[i * block : (i + 1) * block], mic.blocksize, None, None)
     heard = b"".join(bridge.next_frame() or b"" for _ in range(4))
     assert all(len(f) == audio.FRAME_BYTES for f in audio.frames(heard))
     assert audio.goertzel_share(heard, 1000) > 0.8
@@ -92,7 +92,7 @@ def test_queues_are_bounded_both_ways() -> None:
     speech = audio.resample(audio.tone(300, 4.0), audio.RATE, DEVICE_RATE)[0]
     block = mic.blocksize * 2
     for i in range(200):  # 4 s of microphone nobody reads
-        mic.callback(speech[i * block:(i + 1) * block], mic.blocksize, None, None)
+        mic.callback(speech[i * block : (i + 1) * block], mic.blocksize, None, None)
         bridge.write(audio.SILENCE)  # 4 s of caller the speaker never takes
     assert bridge.dropped_in > 0 and bridge.dropped_out > 0
     waiting = 0

@@ -122,7 +122,8 @@ def test_attended_transfer_joins_the_caller_to_the_consultation_call() -> None:
         (caller, "0310", consult)
     ]
     assert {e.call_id: e.reason for e in events if isinstance(e, CallEnded)} == {
-        caller: "local_hangup", consult: "remote_bye"
+        caller: "local_hangup",
+        consult: "remote_bye",
     }
     with pytest.raises(LineCommandError):
         line.attended_transfer(caller, consult)
