@@ -29,6 +29,7 @@ from desk_harness import CALLER, add_operator, make_config, seed_history  # noqa
 from percentiles import pct  # noqa: E402
 
 from console.app import HotlineApp  # noqa: E402
+from console.bootstrap import SeatBuilder, SeatParts  # noqa: E402
 from console.widgets.ringing import RingingPop  # noqa: E402
 from store.db import open_store  # noqa: E402
 from telephony.events import CallOffered, Event  # noqa: E402
@@ -63,7 +64,9 @@ async def run(calls: int) -> list[float]:
     seed_history(store)
     script = [ScriptedCall(CALLER, ring_at=1.0 + i * 0.6, hangup_after=0.3) for i in range(calls)]
     line = SimLine(script, ThreadScheduler())
-    app = TimedApp(make_config(wrapup_seconds=0), store, line, auto_login="wang")
+    config = make_config(wrapup_seconds=0)
+    seats = SeatBuilder(config, store, line, parts=SeatParts(tickets=False, worklists=False))
+    app = TimedApp(config, store, line, seats, auto_login="wang")
     async with app.run_test(size=(140, 40)) as pilot:
         end = time.monotonic() + 5 + calls * 0.6 + 10
         while len(app.shown) < calls and time.monotonic() < end:

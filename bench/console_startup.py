@@ -28,6 +28,7 @@ CHILD = r"""
 import os, sys
 url, mode = sys.argv[1], sys.argv[2]
 from console.app import HotlineApp
+from console.bootstrap import SeatBuilder, SeatParts
 from console.config import Config
 from console.screens.login import LoginScreen
 from store.db import open_store
@@ -51,11 +52,10 @@ class Timed(HotlineApp):
             self.exit()
 
 store = open_store(url, migrate=False)
-kw = {}
-if mode == "full":
-    from console import wiring
-    kw = dict(auto_login="bench", form_factory=wiring.ticket_form)
-app = Timed(Config(), store, SimLine([]), **kw)
+line = SimLine([])
+full = mode == "full"
+seats = SeatBuilder(Config(), store, line, parts=SeatParts(tickets=full, worklists=False))
+app = Timed(Config(), store, line, seats, auto_login="bench" if full else None)
 if mode == "full":
     app.call_later(lambda: app.desk_screen() and app.desk_screen().action_new_ticket())
 app.run(headless=True, size=(140, 40))

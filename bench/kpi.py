@@ -42,7 +42,8 @@ from percentiles import pct  # noqa: E402
 from pgserver import running_pg  # noqa: E402
 
 from store.db import Store, open_store  # noqa: E402
-from store.kpi import compute_kpis, rebuild_rollups, refresh_rollups, rollups_built  # noqa: E402
+from store.kpi.report import compute_kpis  # noqa: E402
+from store.kpi.rollups import rebuild_rollups, refresh_rollups, rollups_built  # noqa: E402
 from store.models import Ticket  # noqa: E402
 from store.seed import seed  # noqa: E402
 

@@ -6,7 +6,7 @@ SQLite runs on a file in a temporary folder (WAL, synchronous=NORMAL: the store'
 PostgreSQL on a throwaway server started by tests/pgserver.py (fsync off there, so its figures are
 the software's cost, not the disk's). Prints median/p95/p99 in ms for ``create_ticket`` and, for
 comparison, for one lifecycle command (派单) on the tickets just created. The KPI roll-ups cost the
-save path only the triggers of migration 0003 (mark the day dirty; store.kpi refreshes at report
+save path only the triggers of migration 0003 (mark the day dirty; store.kpi.rollups refreshes at report
 time), so there is no longer a with/without-hooks variant.
 Targets (issue 2): SQLite median <= 5 ms, p99 <= 20 ms.
 """

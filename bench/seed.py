@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from pgserver import running_pg  # noqa: E402
 
 from store.db import Store, open_store  # noqa: E402
-from store.seed import PLACEHOLDER_LEAVES, SeedLeaf, leaves_from_taxonomy, seed  # noqa: E402
+from store.seed import seed  # noqa: E402
+from store.seed_data import PLACEHOLDER_LEAVES, SeedLeaf, leaves_from_taxonomy  # noqa: E402
 
 UNTIL = dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC)
 

@@ -1,4 +1,4 @@
-"""The ringing pop: ``store.calls.caller_history`` latency on a real store.
+"""The ringing pop: ``store.caller_history.caller_history`` latency on a real store.
 
     .venv/bin/python bench/sip_ringing_pop.py --url sqlite:///file:bench/out/BIG.sqlite3?mode=ro&uri=true
     .venv/bin/python bench/sip_ringing_pop.py                 # a fresh SQLite file seeded here
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "telep
 
 from percentiles import pct
 
-from store import calls
+from store import caller_history, calls
 from store.db import Store, open_store
 from store.models import Caller, Ticket
 
@@ -90,7 +90,7 @@ def main() -> int:
     for phone in phones:
         t0 = time.perf_counter()
         with store.read() as s:
-            h = calls.caller_history(s, phone, now)
+            h = caller_history.caller_history(s, phone, now)
         times.append(1000 * (time.perf_counter() - t0))
         tickets += len(h.tickets)
         n_calls += len(h.calls)

@@ -21,7 +21,9 @@ _ERRORS = {
 _JSON = {"description": "OK", "content": {"application/json": {"schema": {}}}}
 
 
-def _op(summary: str, params: list[dict[str, Any]] | None = None, body: dict[str, Any] | None = None) -> dict:
+def _op(
+    summary: str, params: list[dict[str, Any]] | None = None, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "responses": {"200": _JSON, "default": _ERRORS}}
     if params:
         op["parameters"] = params

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citybackend.app import Service
+from citybackend.settings import Service
 from taxonomy.model import Taxonomy
 
 

@@ -4,9 +4,10 @@ Events of the line arrive on the line's own thread; ``_from_line`` hands each on
 (which only enqueues: a background writer does the store work) and forwards it to the UI loop with
 ``post_message`` — never ``call_from_thread``, which would make the line thread wait for the screen.
 
-Everything is passed in (config, store, line, clock), so tests drive the real app on a ``SimLine``
-with a ``ManualScheduler`` and a fixed clock, and ``hotline console`` / ``hotline demo`` wire the real
-ones. Ctrl+Q stops the line, ends the agent session (离线) and flushes the writers before exiting.
+Everything is passed in (config, store, line, clock, and the ``SeatFactory`` that builds the
+services of whoever logs in), by ``console.bootstrap`` for every entry point; tests drive the real
+app on a ``SimLine`` with a ``ManualScheduler`` and a fixed clock. Ctrl+Q stops the line, ends the
+agent session (离线) and flushes the writers before exiting.
 """
 
 from __future__ import annotations
@@ -17,63 +18,37 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
+from textual import on
 from textual.app import App, SystemCommand
-from textual.binding import BindingsMap
+from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
-from textual.widget import Widget
 
 from console import keymap as keymap_mod
 from console.config import Config
 from console.i18n import Translator
-from console.screens import desk as desk_screen_mod
-from console.screens import dialogs, help, login
 from console.screens.desk import DeskScreen
-from console.screens.dialogs import TransferTarget
 from console.screens.help import HelpScreen
 from console.screens.login import LoginScreen
-from console.services.call_log import CallLog, ringing_history
-from console.services.desk import DeskService, LiveCall, Operator
-from console.widgets import call_panel, ringing, status_bar
-from store.calls import CallerHistory
+from console.screens.worklists import WorklistsScreen
+from console.seat import Seat, SeatFactory
+from console.services.call_log import CallLog
+from console.services.call_service import CallService, Operator
+from console.services.store_writer import StoreWriter
+from console.widgets.ticket_form import TicketForm
 from store.db import Store, utcnow
-from telephony.events import Event
+from store.sync import sync_status
+from telephony.events import Event, RegistrationFailed
 from telephony.line import Line
 
 log = structlog.get_logger(__name__)
 
-APP_CATALOGUE = {
-    "zh_CN": {
-        "app.title": "12345 热线话务台",
-        "app.stopping": "正在退出…",
-        "sync.backlog": "待发 {n}",
-        "sync.attention": "待处理 {n}",
-        "sync.breaker": "熔断 {state}",
-    },
-    "en": {
-        "app.title": "12345 hotline desk",
-        "app.stopping": "Stopping…",
-        "sync.backlog": "{n} pending",
-        "sync.attention": "{n} need attention",
-        "sync.breaker": "breaker {state}",
-    },
-}
-CATALOGUES = (
-    APP_CATALOGUE,
-    keymap_mod.CATALOGUE,
-    status_bar.CATALOGUE,
-    ringing.CATALOGUE,
-    call_panel.CATALOGUE,
-    dialogs.CATALOGUE,
-    help.CATALOGUE,
-    login.CATALOGUE,
-    desk_screen_mod.CATALOGUE,
-)
-FormFactoryBuilder = Callable[["HotlineApp"], Callable[[LiveCall | None], Widget] | None]
-ScreenBuilder = Callable[["HotlineApp"], Callable[[], Screen[Any]] | None]
+# the screens and widgets whose BINDINGS [keymap] can move, besides the app's own
+KEYMAP_SCREENS: tuple[type[DOMNode], ...] = (DeskScreen, TicketForm, WorklistsScreen)
 
 
 class LineEvent(Message):
@@ -92,17 +67,8 @@ class StoreProblem(Message):
         self.what = what
 
 
-def transfer_targets() -> list[TransferTarget]:
-    """Departments of the dispatch catalogue that have a number to transfer to."""
-    from taxonomy.model import load_departments
-
-    return [TransferTarget(d.phone, d.name) for d in load_departments().values() if d.phone]
-
-
 def sync_status_text(store: Store, tr: Translator) -> str:
     """The outbox backlog and breaker from ``store.sync.sync_status`` (— when it cannot be read)."""
-    from store.sync import sync_status
-
     with store.read() as s:
         status = sync_status(s)
     text = tr.t("sync.backlog", n=status.backlog)
@@ -125,54 +91,54 @@ def _start_resource_tracker() -> None:
 class HotlineApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "key.help", id="help", priority=True),
+        Binding("ctrl+q", "quit", "key.quit", id="quit", priority=True),
+    ]
 
     def __init__(
         self,
         config: Config,
         store: Store,
         line: Line,
+        seats: SeatFactory,
         *,
         now: Callable[[], dt.datetime] = utcnow,
         auto_login: str | None = None,
-        form_factory: FormFactoryBuilder | None = None,
-        worklists: ScreenBuilder | None = None,
         clock_interval: float = 1.0,
-        taxonomy: Any = None,
-        sync: Any = None,
     ) -> None:
         if type(line).__module__.startswith("telephony.sip"):
             _start_resource_tracker()
-        self.keys = keymap_mod.keymap_of(config.keymap)
-        self.COMMAND_PALETTE_BINDING = self.keys[keymap_mod.PALETTE_ID]  # read by App.__init__
+        # every binding [keymap] can move, and its key (ConfigError for an unknown id or a shared key)
+        self.key_bindings = keymap_mod.declared((type(self), *KEYMAP_SCREENS))
+        self.keys = config.keymap.keys_over(keymap_mod.default_keys(self.key_bindings))
+        self.COMMAND_PALETTE_BINDING = self.keys[keymap_mod.PALETTE_ID]  # type: ignore[misc]  # App.__init__ reads it
         super().__init__()
         self.config = config
         self.store = store
         self.line = line
         self.now = now
         self.auto_login = auto_login
-        self.sync_thread = sync  # store.sync.SyncThread of [sync] enabled: woken after each save
-        self.taxonomy = taxonomy  # a loaded taxonomy.model.Taxonomy to share, or None (loaded on login)
-        self.tr = Translator.of(config.ui.language, CATALOGUES)
+        self.seats = seats
+        self.seat: Seat | None = None  # the logged-in operator's services
+        self.tr = Translator.load(config.ui.language)
         self.title = self.tr.t("app.title")
         self.theme = config.ui.theme if config.ui.theme in self.available_themes else "textual-dark"
-        self.call_log = CallLog(store, now=now, background=True, queue=None)
-        self.desk = DeskService(
+        # the seat's one ordered store writer: call rows first, then what refers to them
+        self.writer = StoreWriter(store, self._store_problem)
+        self.call_log = CallLog(store, now=now, writer=self.writer, queue=None)
+        self.calls = CallService(
             store,
             line,
+            self.writer,
             call_log=self.call_log,
             wrapup_seconds=config.ui.wrapup_seconds,
             now=now,
-            on_problem=lambda what: self.post_message(StoreProblem(what)),
             seat=config.operator.seat,
         )
-        self._form_builder = form_factory
-        self._worklists_builder = worklists
         self._clock_interval = clock_interval
         self._stopped = threading.Event()
-        self._bindings = BindingsMap(
-            [*(b for _, b in self._bindings), *keymap_mod.bindings("app", self.keys, self.tr)]
-        )
-        self.set_keymap(self.keys)  # widgets of other modules that carry these ids follow [keymap] too
+        self.set_keymap(self.keys)  # every screen's bindings are matched by id
         self.line_started = threading.Event()
         self.sync_text = "—"
         self._call_log_failures = 0
@@ -183,14 +149,14 @@ class HotlineApp(App[None]):
         self.set_interval(self._clock_interval, self._tick)
         self._refresh_sync()
         if self.auto_login:
-            operator = self.desk.find_operator(self.auto_login)
+            operator = self.calls.find_operator(self.auto_login)
             if operator is not None:
                 self._logged_in(operator, None)
                 return
         self.push_screen(
             LoginScreen(
                 self.tr,
-                self.desk.authenticate,
+                self.calls.authenticate,
                 self.config.operator.pause_reasons,
                 self.config.operator.username,
             )
@@ -201,8 +167,6 @@ class HotlineApp(App[None]):
             self.line.start(self._from_line)
         except Exception as exc:  # no line: the desk still runs (tickets, worklists), and says so
             log.exception("console.line_start_failed")
-            from telephony.events import RegistrationFailed
-
             self.post_message(LineEvent(RegistrationFailed(t=0.0, why=type(exc).__name__)))
         finally:
             self.line_started.set()
@@ -218,31 +182,19 @@ class HotlineApp(App[None]):
 
     def _logged_in(self, operator: Operator, reason: str | None) -> None:
         try:
-            self.desk.start_session(operator, reason)
+            self.calls.start_session(operator, reason)
         except Exception as exc:  # the store refused: stay on the login screen, say why
             log.exception("console.session_failed")
             self.notify(self.tr.t("login.failed", why=type(exc).__name__), severity="error")
             return
-        screen = DeskScreen(
-            self.desk,
-            self.tr,
-            self.keys,
-            pause_reasons=self.config.operator.pause_reasons,
-            transfer_targets=transfer_targets(),
-            history=self._history,
-            sync_status=lambda: self.sync_text,
-            form_factory=self._form_builder(self) if self._form_builder else None,
-            worklists=self._worklists_builder(self) if self._worklists_builder else None,
-        )
+        self.seat = self.seats(operator, self.calls, self.call_log)
+        screen = DeskScreen(self.seat, self.tr, self.keys, sync_status=lambda: self.sync_text)
         if isinstance(self.screen, LoginScreen):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
         if reason is None:
-            self.call_after_refresh(lambda: screen.show_update(self.desk.ready()))
-
-    def _history(self, number: str, call_id: str) -> CallerHistory:
-        return ringing_history(self.store, number, exclude_call_id=call_id, now=self.now())
+            self.call_after_refresh(lambda: screen.show_update(self.calls.ready()))
 
     # -- events -----------------------------------------------------------------------------------
     def desk_screen(self) -> DeskScreen | None:
@@ -252,24 +204,23 @@ class HotlineApp(App[None]):
         return None
 
     def on_line_event(self, message: LineEvent) -> None:
-        update = self.desk.apply(message.event)
+        update = self.calls.apply(message.event)
         screen = self.desk_screen()
         if screen is not None and screen.is_mounted:
             screen.show_update(update)
 
-    def on_ticket_form_saved(self, _message: Message) -> None:
-        if self.sync_thread is not None:
-            self.sync_thread.notify()  # the new ticket's outbox row goes out now, not at the next round
-
-    def on_worklists_screen_call_placed(self, message: Message) -> None:
-        """A worklist call was dialled (C3's WorklistsScreen.CallPlaced): the desk follows it."""
-        placed = getattr(message, "placed", None)
-        if placed is None:
-            return
-        update = self.desk.outbound(placed.call_id, placed.phone)
+    @on(WorklistsScreen.CallPlaced)
+    def _call_placed(self, message: WorklistsScreen.CallPlaced) -> None:
+        """A worklist call was dialled: the desk follows it."""
+        placed = message.placed
+        update = self.calls.outbound(placed.call_id, placed.phone)
         screen = self.desk_screen()
         if screen is not None and screen.is_mounted:
             screen.show_update(update)
+
+    def _store_problem(self, what: str) -> None:
+        """On a writer thread: a store write failed; the UI loop says so."""
+        self.post_message(StoreProblem(what))
 
     def on_store_problem(self, message: StoreProblem) -> None:
         self.notify(self.tr.t("msg.store_problem", what=message.what), severity="warning")
@@ -297,9 +248,11 @@ class HotlineApp(App[None]):
     # -- actions ----------------------------------------------------------------------------------
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            from console.wiring import other_key_texts
+            self.push_screen(HelpScreen(self.tr, self.key_bindings, self.keys))
 
-            self.push_screen(HelpScreen(self.tr, self.keys, other_key_texts(self)))
+    def action_show_help_panel(self) -> None:
+        """The palette's "Keys": our F1 list (Textual's key panel shows descriptions untranslated)."""
+        self.action_help()
 
     async def action_quit(self) -> None:
         self.notify(self.tr.t("app.stopping"))
@@ -317,19 +270,20 @@ class HotlineApp(App[None]):
         except Exception:
             log.exception("console.line_stop_failed")
         self.call_log.close()
-        self.desk.end_session()
+        self.calls.end_session()
 
     def on_unmount(self) -> None:
         self.shutdown()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        target: Screen[Any] | None = screen if isinstance(screen, DeskScreen) else None
-        for spec in keymap_mod.SPECS:
-            owner = self if spec.scope == "app" else target
-            if owner is None or spec.id == "quit":
+        # what the keys do where the palette was opened (quit is Textual's own command above)
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if binding.id is None or binding.id in ("quit", keymap_mod.PALETTE_ID) or not active.enabled:
                 continue
-            key = self.keys.get(spec.id, "")
             yield SystemCommand(
-                f"{self.tr.t(f'key.{spec.id}')} ({key})", spec.id, partial(owner.run_action, spec.action)
+                f"{self.tr.t(binding.description)} ({key})",
+                binding.id,
+                partial(self.run_action, binding.action, active.node),
             )

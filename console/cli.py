@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import structlog
 
@@ -32,6 +32,10 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+
+
+Handler = Callable[[argparse.Namespace, "CommandContext"], int | None]
+"""What a subcommand's parser sets as ``handler``: runs the command, returns its exit code."""
 
 
 class CommandError(Exception):
@@ -109,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, skipped = build_parser()
     args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
+    handler: Handler | None = getattr(args, "handler", None)  # set by the subcommand's parser
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -122,7 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(
-    handler: Any, args: argparse.Namespace, argv: list[str], ctx: CommandContext, skipped: list[Any]
+    handler: Handler,
+    args: argparse.Namespace,
+    argv: list[str],
+    ctx: CommandContext,
+    skipped: list[commands.SkippedModule],
 ) -> int:
     from store.db import StoreError
 
@@ -135,10 +143,11 @@ def _run(
     for module in skipped:
         log.warning("command module skipped", module=module.name, error=module.error)
     log.info("command", command=args.command, argv=argv)
+    refused: tuple[type[Exception], ...] = (ConfigError, CommandError, StoreError, *_person_errors())
     try:
         code = handler(args, ctx)
         return EXIT_OK if code is None else int(code)
-    except (ConfigError, CommandError, StoreError, *_person_errors()) as exc:
+    except refused as exc:
         log.info("command refused", command=args.command, error=str(exc))
         _fail(str(exc), config.secrets())
         return getattr(exc, "exit_code", EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILED)
@@ -161,19 +170,13 @@ def _run(
 
 def _person_errors() -> tuple[type[Exception], ...]:
     """Domain errors of the store that a person can cause (each carries a one-line message)."""
-    found: list[type[Exception]] = []
-    for module, name in (
-        ("store.users", "UserError"),
-        ("store.lifecycle", "LifecycleError"),
-        ("store.tickets", "TicketError"),
-        ("store.backup", "BackupError"),
-        ("store.callers", "PhoneError"),
-    ):
-        try:
-            found.append(getattr(__import__(module, fromlist=[name]), name))
-        except (ImportError, AttributeError):
-            continue
-    return tuple(found)
+    from store.backup import BackupError
+    from store.callers import PhoneError
+    from store.lifecycle import LifecycleError
+    from store.tickets import TicketError
+    from store.users import UserError
+
+    return (UserError, LifecycleError, TicketError, BackupError, PhoneError)
 
 
 def _start_logging(config: Config, verbose: int) -> None:

@@ -34,6 +34,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    RootModel,
     SecretStr,
     ValidationError,
     field_validator,
@@ -94,6 +95,10 @@ class OperatorConfig(Section):
         return value
 
 
+# the codecs telephony.sip.config.Codec knows; named here so reading the config needs no SIP import
+SipCodec = Literal["PCMA", "PCMU"]
+
+
 class SipConfig(Section):
     enabled: bool = False
     server: str = "127.0.0.1"
@@ -108,10 +113,9 @@ class SipConfig(Section):
     sip_port: Port = 5070  # not 5060: a PBX on the same machine (demos, tests) has that one
     rtp_port_min: Port = 20000
     rtp_port_max: Port = 20999
-    transport: Literal["udp"] = "udp"
     expires: Annotated[int, Field(ge=60, le=86400)] = 300
     registrar_only_inbound: bool = True
-    codecs: list[Literal["PCMA", "PCMU"]] = Field(default_factory=lambda: ["PCMA", "PCMU"])
+    codecs: list[SipCodec] = Field(default_factory=lambda: list[SipCodec](("PCMA", "PCMU")))
     dtmf_mode: Literal["rfc4733", "inband"] = "rfc4733"
     register_timeout: Seconds = 10.0
     audio_device: str = ""  # "" = no local sound device (needs the [audio] extra)
@@ -149,7 +153,7 @@ class StoreConfig(Section):
 
     def url_password(self) -> str | None:
         """The password inside the URL, if any (kept out of logs)."""
-        return make_url(self.url).password if self.url else None  # type: ignore[return-value]
+        return make_url(self.url).password if self.url else None
 
 
 class BackendConfig(Section):
@@ -194,7 +198,7 @@ class SyncConfig(Section):
 
 class TaxonomyConfig(Section):
     path: OptionalPath = None
-    result_limit: Annotated[int, Field(ge=1, le=100)] = 10
+    result_limit: Annotated[int, Field(ge=1, le=100)] = 9  # digits 1-9 pick them all
     recent_boost: Annotated[float, Field(ge=0, le=10)] = 0.3
     popularity_boost: Annotated[float, Field(ge=0, le=10)] = 0.1
     recent_window_days: Annotated[int, Field(ge=1, le=3650)] = 30
@@ -209,57 +213,52 @@ class UiConfig(Section):
     duplicate_window_hours: Annotated[int, Field(ge=0, le=24 * 90)] = 72
 
 
-class KeymapConfig(Section):
-    """Binding id → key (Textual key names: f5, ctrl+s, escape ...). Every binding can be remapped."""
+def _key_name(value: object) -> str:
+    if not isinstance(value, str) or not _KEY_RE.match(value):
+        raise ValueError("expected a key name like f5, ctrl+s or escape")
+    return value
 
-    help: str = "f1"
-    caller_history: str = "f2"
-    knowledge: str = "f3"
-    mute: str = "f4"
-    answer: str = "f5"
-    hold: str = "f6"
-    transfer: str = "f7"
-    hangup: str = "f8"
-    ready: str = "f9"
-    pause: str = "f10"
-    save: str = "ctrl+s"
-    search: str = "ctrl+f"
-    new_ticket: str = "ctrl+n"
-    palette: str = "ctrl+p"
-    quit: str = "ctrl+q"
-    worklists: str = "f11"
-    dtmf: str = "f12"
-    # the worklists screen (console/screens/worklists.py); it saves a 回访 with ``save``
-    worklists_dial: str = "d"
-    worklists_reached: str = "1"
-    worklists_no_answer: str = "2"
-    worklists_wrong_number: str = "3"
-    worklists_record: str = "e"
-    worklists_close: str = "escape"
-    worklists_missed: str = "m"
-    worklists_visits: str = "v"
-    worklists_next_page: str = "n"
-    worklists_prev_page: str = "p"
-    worklists_refresh: str = "r"
-    worklists_backlog: str = "b"
-    worklists_sync: str = "s"
-    worklists_requeue: str = "a"
 
-    @field_validator("*")
-    @classmethod
-    def _key_name(cls, value: str) -> str:
-        if not _KEY_RE.match(value):
-            raise ValueError("expected a key name like f5, ctrl+s or escape")
-        return value
+KeyName = Annotated[str, BeforeValidator(_key_name)]
 
-    @model_validator(mode="after")
-    def _unique_keys(self) -> Self:
+
+class KeymapConfig(RootModel[dict[str, KeyName]]):
+    """``[keymap]``: binding id → key (Textual key names: f5, ctrl+s, escape ...), only for the
+    bindings to move. The ids and their default keys are the ``BINDINGS`` the screens declare
+    (``console.keymap.declared``); :meth:`keys_over` checks this table against them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: dict[str, KeyName] = Field(default_factory=dict)
+    # where each entry came from (the file, or the $HOTLINE_KEYMAP__<ID> variable), for the errors
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def keys_over(self, defaults: Mapping[str, str]) -> dict[str, str]:
+        """Every binding id → its key: ``defaults`` (id → declared key) with this table's changes.
+
+        ConfigError (naming the source and the key) when an id is not a declared binding or when
+        two bindings end up on one key; the binding that moved is the one blamed."""
+        for binding_id in self.root:
+            if binding_id not in defaults:
+                raise ConfigError(
+                    f"{self._where(binding_id)}: keymap.{binding_id}: unknown key"
+                    f"{_did_you_mean(binding_id, list(defaults))}"
+                )
+        keys = {**defaults, **self.root}
         seen: dict[str, str] = {}
-        for binding, key in self.model_dump().items():
+        moved_last = [*(b for b in defaults if b not in self.root), *self.root]
+        for binding_id in moved_last:
+            key = keys[binding_id]
             if key in seen:
-                raise ValueError(f"{binding}: expected a key not already bound to {seen[key]}")
-            seen[key] = binding
-        return self
+                raise ConfigError(
+                    f"{self._where(binding_id)}: keymap.{binding_id}: "
+                    f"expected a key not already bound to {seen[key]}"
+                )
+            seen[key] = binding_id
+        return keys
+
+    def _where(self, binding_id: str) -> str:
+        return self._sources.get(binding_id, "the configuration")
 
 
 class RecordingConfig(Section):
@@ -335,6 +334,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     except ValidationError as exc:
         raise _explain(exc, data, sources, label) from None
     config._source = str(file) if file else None
+    config.keymap._sources = {bid: sources.get(("keymap", bid), label) for bid in config.keymap.root}
     return config
 
 
@@ -382,10 +382,14 @@ def _apply_env_overrides(
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
         if section not in sections:
             raise ConfigError(f"${name}: {section}: unknown section{_did_you_mean(section, sections)}")
-        fields = sections[section].model_fields
-        if key not in fields:
+        model = sections[section]
+        fields = model.model_fields
+        if issubclass(model, RootModel):  # a table of free keys ([keymap]): checked where it is used
+            value: Any = env[name]
+        elif key not in fields:
             raise ConfigError(f"${name}: {section}.{key}: unknown key{_did_you_mean(key, fields)}")
-        value = _parse_env_value(env[name], fields[key].annotation)
+        else:
+            value = _parse_env_value(env[name], fields[key].annotation)
         target = data.setdefault(section, {})
         if not isinstance(target, dict):
             raise ConfigError(f"{label}: {section}: expected a table [{section}]")
@@ -596,7 +600,8 @@ def _plural(noun: str) -> str:
 
 
 def _range(metadata: list[Any]) -> str:
-    low = high = None
+    low: object = None
+    high: object = None
     low_open = high_open = False
     for m in metadata:
         if isinstance(m, Ge):

@@ -1,128 +1,80 @@
-"""Every key binding of the console, with its id, so ``[keymap]`` in the config can remap it.
+"""How ``[keymap]`` reaches the key bindings, and how the bindings are shown in the operator's language.
 
-The ids are the keys of ``console.config.KeymapConfig``; the app applies the configured keys with
-Textual's ``App.set_keymap`` (bindings are matched by ``id``). The help screen (F1) and the command
-palette are built from ``SPECS``, so they always show what a key really does.
+Every screen and widget declares its own ``BINDINGS`` with an ``id`` (the key of ``[keymap]``) and, as
+description, the locale key of its text (``Binding("f5", "answer", "key.answer", id="answer")``).
+:func:`declared` collects them from the owning classes; ``KeymapConfig.keys_over`` checks the
+configured table against them, and the app applies the result with Textual's ``App.set_keymap``.
+Textual shows ``Binding.description`` as it is, so the texts are looked up where they are displayed:
+:class:`KeyFooter` (the footer), the help screen (F1) and the command palette.
+
+The command palette's binding is Textual's own (``App.COMMAND_PALETTE_BINDING``); it has the id
+``palette`` here, and the app sets that attribute to the configured key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
-from textual.binding import Binding
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingsMap
+from textual.dom import DOMNode
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # the footer's key widget: not re-exported by Textual
 
-from console.config import KeymapConfig
 from console.i18n import Translator
 
-Scope = Literal["app", "desk"]
-
-
-@dataclass(frozen=True)
-class BindingSpec:
-    id: str  # the key of [keymap]
-    action: str  # the Textual action it runs
-    scope: Scope  # app: everywhere; desk: the operator screen
-    show: bool = True  # in the footer
-
-
-SPECS: tuple[BindingSpec, ...] = (
-    BindingSpec("help", "help", "app"),
-    BindingSpec("quit", "quit", "app"),
-    BindingSpec("caller_history", "caller_history", "desk", show=False),
-    BindingSpec("knowledge", "knowledge", "desk", show=False),
-    BindingSpec("mute", "mute", "desk"),
-    BindingSpec("answer", "answer", "desk"),
-    BindingSpec("hold", "hold", "desk"),
-    BindingSpec("transfer", "transfer", "desk"),
-    BindingSpec("hangup", "hangup", "desk"),
-    BindingSpec("ready", "ready", "desk"),
-    BindingSpec("pause", "pause", "desk", show=False),
-    BindingSpec("save", "save_ticket", "desk", show=False),
-    BindingSpec("search", "focus_search", "desk", show=False),
-    BindingSpec("new_ticket", "new_ticket", "desk", show=False),
-    BindingSpec("worklists", "worklists", "desk", show=False),
-    BindingSpec("dtmf", "dtmf", "desk", show=False),
-)
-# the command palette is Textual's own binding; its key comes from [keymap] palette
 PALETTE_ID = "palette"
 
-CATALOGUE = {
-    "zh_CN": {
-        "key.help": "帮助",
-        "key.quit": "退出",
-        "key.caller_history": "来电历史",
-        "key.knowledge": "知识库",
-        "key.mute": "静音",
-        "key.answer": "接听",
-        "key.hold": "保持/恢复",
-        "key.transfer": "转接",
-        "key.hangup": "挂断",
-        "key.ready": "就绪/示忙",
-        "key.pause": "示忙",
-        "key.save": "保存工单",
-        "key.search": "分类搜索",
-        "key.new_ticket": "新建工单",
-        "key.worklists": "工作清单",
-        "key.dtmf": "拨号键盘",
-        "key.palette": "命令面板",
-    },
-    "en": {
-        "key.help": "Help",
-        "key.quit": "Quit",
-        "key.caller_history": "Caller history",
-        "key.knowledge": "Knowledge",
-        "key.mute": "Mute",
-        "key.answer": "Answer",
-        "key.hold": "Hold/resume",
-        "key.transfer": "Transfer",
-        "key.hangup": "Hang up",
-        "key.ready": "Ready/not ready",
-        "key.pause": "Not ready",
-        "key.save": "Save ticket",
-        "key.search": "Classify",
-        "key.new_ticket": "New ticket",
-        "key.worklists": "Worklists",
-        "key.dtmf": "Keypad",
-        "key.palette": "Command palette",
-    },
-}
+
+def declared(owners: Iterable[type[DOMNode]]) -> dict[str, Binding]:
+    """Binding id → the binding an owner declares for it, in declaration order; an id declared by two
+    owners (``save``: the ticket form's and the worklists') keeps the first one."""
+    found: dict[str, Binding] = {}
+    for owner in owners:
+        for _key, binding in BindingsMap(owner.BINDINGS):
+            if binding.id is not None:
+                found.setdefault(binding.id, binding)
+        if issubclass(owner, App) and owner.ENABLE_COMMAND_PALETTE:
+            found.setdefault(
+                PALETTE_ID,
+                Binding(
+                    owner.COMMAND_PALETTE_BINDING, "command_palette", "key.palette", show=False, id=PALETTE_ID
+                ),
+            )
+    return found
 
 
-def keymap_of(config: KeymapConfig) -> dict[str, str]:
-    """Binding id → key, as configured (every id of SPECS plus the palette)."""
-    return dict(config.model_dump())
+def default_keys(bindings: Mapping[str, Binding]) -> dict[str, str]:
+    """Binding id → its declared key: the defaults ``[keymap]`` changes."""
+    return {binding_id: binding.key for binding_id, binding in bindings.items()}
 
 
-def bindings(scope: Scope, keys: Mapping[str, str], translator: Translator) -> list[Binding]:
-    """The Textual bindings of ``scope``, with ids (remappable) and translated descriptions."""
-    return [
-        Binding(
-            keys.get(spec.id, spec.id),
-            spec.action,
-            translator.t(f"key.{spec.id}"),
-            show=spec.show,
-            id=spec.id,
-            priority=spec.scope == "app" or spec.id in PRIORITY_IDS,
-        )
-        for spec in SPECS
-        if spec.scope == scope
-    ]
-
-
-# call control must work whatever widget has the focus (an Input of the ticket form eats F-keys
-# otherwise only if it binds them; priority makes the desk's keys win)
-PRIORITY_IDS = frozenset({"answer", "hold", "transfer", "hangup", "ready", "pause", "mute", "dtmf", "save"})
+class HelpRow(NamedTuple):
+    binding_id: str
+    key: str  # as configured
+    what: str  # in the operator's language
 
 
 def help_rows(
-    keys: Mapping[str, str], translator: Translator, others: Mapping[str, str] | None = None
-) -> list[tuple[str, str, str]]:
-    """(id, key, what it does) for every configured binding: the desk's, the palette, then the ids
-    other screens own (described by ``others``, id → text; the id itself when not described)."""
-    rows = [(spec.id, keys.get(spec.id, ""), translator.t(f"key.{spec.id}")) for spec in SPECS]
-    rows.append((PALETTE_ID, keys.get(PALETTE_ID, "ctrl+p"), translator.t(f"key.{PALETTE_ID}")))
-    known = {row[0] for row in rows}
-    rows += [(bid, key, (others or {}).get(bid, bid)) for bid, key in keys.items() if bid not in known]
-    return rows
+    bindings: Mapping[str, Binding], keys: Mapping[str, str], translator: Translator
+) -> list[HelpRow]:
+    """One row per binding id, with its configured key (its declared one when ``keys`` has none)."""
+    return [
+        HelpRow(binding_id, keys.get(binding_id, binding.key), translator.t(binding.description))
+        for binding_id, binding in bindings.items()
+    ]
+
+
+class KeyFooter(Footer):
+    """Textual's footer, with each binding's description (a locale key) in the operator's language."""
+
+    def __init__(self, translator: Translator, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.tr = translator
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and widget.description:
+                widget.description = self.tr.t(widget.description)
+            yield widget

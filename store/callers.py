@@ -1,4 +1,4 @@
-"""Citizens who call: phone normalisation (E.164, region CN), masking, and the Caller row.
+"""Citizens who call: phone normalisation (E.164, region CN), masking, geography, and the Caller row.
 
 Full numbers live in the store (the department needs them); everything shown or logged outside a
 role that needs them goes through ``mask_phone``: ``13812345678`` -> ``138****5678``.
@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import Caller
+from store.models import Caller, Ticket
 
 REGION = "CN"
 
@@ -55,6 +55,19 @@ def mask_phone(phone: str | None) -> str | None:
     return "****"
 
 
+def place_of(number: str) -> str:
+    """Where a mainland number is registered (``辽宁省鞍山市``), from phonenumbers' geocoder; "" if unknown."""
+    from phonenumbers import geocoder  # its data takes ~0.4 s to load: only when a call rings
+
+    try:
+        parsed = phonenumbers.parse(number, REGION)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(parsed):
+        return ""
+    return geocoder.description_for_number(parsed, "zh") or ""
+
+
 def caller_id_for(session: Session, phone: str, now: dt.datetime, name: str | None = None) -> int:
     """The id of the Caller with this (already normalised) phone, created if new.
 
@@ -78,3 +91,11 @@ def caller_id_for(session: Session, phone: str, now: dt.datetime, name: str | No
 
 def find_caller(session: Session, phone: str) -> Caller | None:
     return session.scalars(select(Caller).where(Caller.phone == normalise_phone(phone))).one_or_none()
+
+
+def numbers_with_tickets(session: Session, limit: int = 40) -> list[str]:
+    """Up to ``limit`` callers' numbers that have tickets, as national digits (``13812345678``)."""
+    rows = session.scalars(
+        select(Caller.phone).join(Ticket, Ticket.caller_id == Caller.id).distinct().limit(limit)
+    ).all()
+    return [p.removeprefix("+86") for p in rows if p]

@@ -36,11 +36,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
+from store.vocabulary import Nature, Urgency
 from store.workcal import WorkCalendar
 
 Unit = Literal["hours", "calendar_days", "working_days"]
-Urgency = Literal["一般", "紧急", "特急"]
-Nature = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
 
 
 class TimeLimit(BaseModel):

@@ -3,6 +3,8 @@
 The console writes the form here every time the operator pauses typing, so a console that dies in
 the middle of a call loses nothing: on restart ``load_draft`` hands the form back. A saved ticket
 clears it. Each function works inside the caller's ONE transaction (``with store.session() as s``).
+``save_draft(..., unless_filed=request_id)`` writes nothing when a ticket with that client request id
+exists: a draft write racing the save that filed the form must not bring the form back.
 
 ``data`` is a JSON object of the form's fields (strings, booleans, None, lists of strings); the store
 does not interpret it, but it refuses values that are not JSON-able and drafts above ``MAX_DRAFT_CHARS``
@@ -21,9 +23,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.models import Draft
+from store.models import Draft, Ticket
 
-__all__ = ["MAX_DRAFT_CHARS", "DraftError", "SavedDraft", "clear_draft", "load_draft", "save_draft"]
+__all__ = [
+    "MAX_DRAFT_CHARS",
+    "DraftError",
+    "SavedDraft",
+    "clear_draft",
+    "is_filed",
+    "load_draft",
+    "save_draft",
+]
 
 MAX_DRAFT_CHARS = 200_000
 
@@ -51,13 +61,23 @@ def _checked(data: Mapping[str, Any]) -> dict[str, Any]:
         raise DraftError(f"a draft must be JSON-able: {exc}") from None
     if len(text) > MAX_DRAFT_CHARS:
         raise DraftError(f"a draft is at most {MAX_DRAFT_CHARS} characters of JSON (got {len(text)})")
-    return json.loads(text)  # a deep copy: later changes to the caller's dict do not leak in
+    copy: dict[str, Any] = json.loads(text)  # a deep copy: later changes to the caller's dict do not leak in
+    return copy
 
 
 def save_draft(
-    session: Session, user_id: int, data: Mapping[str, Any], now: dt.datetime, *, call_id: str | None = None
-) -> SavedDraft:
-    """Insert or replace the user's draft."""
+    session: Session,
+    user_id: int,
+    data: Mapping[str, Any],
+    now: dt.datetime,
+    *,
+    call_id: str | None = None,
+    unless_filed: str | None = None,
+) -> SavedDraft | None:
+    """Insert or replace the user's draft; None (nothing written) when ``unless_filed`` names the
+    client request id of a ticket already filed."""
+    if unless_filed is not None and is_filed(session, unless_filed):
+        return None
     clean = _checked(data)
     if call_id is not None and len(call_id) > 36:
         raise DraftError("a call id is at most 36 characters")
@@ -73,6 +93,11 @@ def save_draft(
     row.call_id, row.data, row.updated_at = call_id, clean, now
     session.flush()
     return SavedDraft(user_id, call_id, clean, now)
+
+
+def is_filed(session: Session, request_id: str) -> bool:
+    """Whether a ticket was filed with this client request id (the form's ``request_id``)."""
+    return session.scalar(select(Ticket.id).where(Ticket.client_request_id == request_id)) is not None
 
 
 def load_draft(session: Session, user_id: int) -> SavedDraft | None:

@@ -7,7 +7,7 @@
   不满意 needs a reason and ``department_at_fault``; with ``department_at_fault=True`` the lifecycle
   sends the ticket to 重办 (办理中, rehandle_count+1, the deadline restarts when ``deadlines`` is given).
 - 未接通 (the citizen could not be reached) changes nothing on the ticket: it writes one ``Evaluation``
-  row with that result, which ``store.calls.callbacks_due`` counts as ``failed_attempts``; the
+  row with that result, which ``store.worklists.callbacks_due`` counts as ``failed_attempts``; the
   ticket stays on the worklist.
 
 A ``call_id`` (our outbound call) is stored on the evaluation; when the call log has not written that
@@ -15,7 +15,7 @@ call yet, ``ensure_outbound_call`` records it first (idempotently) so the foreig
 
 漏接回拨 (calling back a missed call): ``record_callback(s, call_id, outcome, at, ...)`` with outcome
 
-- ``reached``: the citizen answered; the number leaves the list (``store.calls.mark_called_back``);
+- ``reached``: the citizen answered; the number leaves the list (``store.worklists.mark_called_back``);
 - ``wrong_number``: nobody to call back (空号/错号); the number leaves the list;
 - ``no_answer``: the number stays on the list; after ``MAX_CALLBACK_TRIES`` unanswered tries it leaves
   it (the centre gave up, visible in the events).
@@ -36,17 +36,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store import calls
-from store.lifecycle import CLOSED, HOTLINE, SATISFACTIONS, UNSATISFIED, DeadlineCalculator
+from store import calls, worklists
+from store.lifecycle import HOTLINE, DeadlineCalculator
 from store.models import CallEvent, Evaluation, Ticket
 from store.tickets import Actor, apply_command
+from store.vocabulary import CLOSED, NOT_REACHED, SATISFACTIONS, UNSATISFIED
 
 log = structlog.get_logger(__name__)
 
 __all__ = [
     "CALLBACK_OUTCOMES",
     "MAX_CALLBACK_TRIES",
-    "NOT_REACHED",
     "RESULTS",
     "CallbackOutcome",
     "CallbackRecord",
@@ -59,7 +59,6 @@ __all__ = [
     "record_evaluation",
 ]
 
-NOT_REACHED = "未接通"
 RESULTS: tuple[str, ...] = (*SATISFACTIONS, NOT_REACHED)
 CallbackOutcome = Literal["reached", "no_answer", "wrong_number"]
 CALLBACK_OUTCOMES: tuple[str, ...] = get_args(CallbackOutcome)
@@ -242,7 +241,9 @@ def record_callback(
     calls.add_call_event(session, call_id, "callback", at, data)
     closed = outcome != "no_answer" or tries >= max_tries
     marked = (
-        calls.mark_called_back(session, call_id, at, by_call_id=by_call_id, user_id=user_id) if closed else []
+        worklists.mark_called_back(session, call_id, at, by_call_id=by_call_id, user_id=user_id)
+        if closed
+        else []
     )
     log.info("callback.recorded", call_id=call_id, outcome=outcome, tries=tries, closed=closed)
     return CallbackRecord(call_id, outcome, tries, closed, tuple(marked))

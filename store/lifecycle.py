@@ -15,52 +15,80 @@ Roles: people ``operator`` ``supervisor`` ``trainer`` ``admin``; actors ``depart
 department working in the reference backend) and ``backend`` (the sync worker relaying what the
 city backend reports); ``system`` (automatic jobs). Trainers change nothing. HOTLINE below means
 operator, supervisor, admin; SUPERVISORS means supervisor, admin; DEPT means department, backend.
+The table and its notes are ``lifecycle_table()``'s rendering of ``COMMANDS`` (print it with
+``python -m store.lifecycle``; tests/store/test_lifecycle.py fails when they differ).
 
-=================== ================================= ========== ================== ==================== ==========================================
-command             from                              to         roles              required args        side fields
-=================== ================================= ========== ================== ==================== ==========================================
-create 受理          (new ticket)                      已受理     HOTLINE, backend,  number,               every initial field; created_at=now
-                                                                 system             client_request_id,
-                                                                                    nature, description
-close_direct 直接办结 已受理                            已办结     HOTLINE            answer               answer, closed_at=now (dispatched_at null)
-dispatch 派单        已受理                            已派单     HOTLINE            department           department, co_departments, dispatched_at,
-                                                                                                         deadline (from now)
-accept 签收          已派单                            已签收     DEPT               -                    accepted_at=now
-start 办理中         已签收                            办理中     DEPT               -                    -
-reply 答复           已签收, 办理中                    已答复     DEPT               answer               answer, replied_at=now; a pending extension
-                                                                                                         request lapses
-close 办结           已答复                            已办结     HOTLINE, backend   -                    closed_at=now (the hotline's review)
-evaluate 回访        已办结                            已回访 *   HOTLINE            satisfaction;        satisfaction; *不满意 with
-                                                                                    不满意: reason,       department_at_fault=True re-handles
-                                                                                    department_at_fault  (as rehandle) and ends in 办理中
-rehandle 重办        已答复, 已办结, 已回访             办理中     SUPERVISORS        reason               (dispatched tickets only) rehandle_count+1,
-                                                                                                         deadline restarts from now, replied_at/closed_at cleared,
-                                                                                                         extension cleared
-return 退单          已派单, 已签收, 办理中             已退单     DEPT               reason               return_count+1; a pending extension lapses;
-                                                                                                         only within 2 working days of dispatch
-reassign 改派        已退单                            已派单     SUPERVISORS        department           department (the same one = return
-                                                                                                         refused), co_departments, dispatched_at,
-                                                                                                         deadline restart, accepted_at and
-                                                                                                         extension cleared
-request_extension   已签收, 办理中                    -          DEPT               reason,              extension=requested, extension_days; only
-延期申请                                                                             extension_days       before expiry, not while one is
-                                                                                                         requested/approved
-approve_extension   已签收, 办理中 (requested)         -          SUPERVISORS        -                    extension=approved, deadline moved by
-                                                                                                         extension_days working days
-refuse_extension    已签收, 办理中 (requested)         -          SUPERVISORS        reason               extension=refused, extension_days=0
-urge 催办            已派单, 已签收, 办理中             -          HOTLINE, system    -                    urge_count+1; only before expiry
-supervise 督办       已派单, 已签收, 办理中             -          SUPERVISORS,       -                    supervised=True; only after expiry, once
-                                                                 system
-merge 并单           已受理, 已派单                    已并单     HOTLINE            parent_id,           parent_id; the parent must exist
-                                                                                    parent_status        (parent_status not None), not be merged
-                                                                                                         itself, not be this ticket
-archive 归档         已办结, 已回访, 已并单             已归档     SUPERVISORS,       -                    -
-                                                                 system
-edit                see EDITABLE_FIELDS               -          HOTLINE            at least one field   the fields given (validated)
-link_backend        any                               -          backend, system    backend_id           backend_id (Open311 service_request_id)
-note 备注            any                               -          HOTLINE, system    reason               - (one event row with field ``note`` and the
-                                                                                                         text as its reason; a transfer of the call)
-=================== ================================= ========== ================== ==================== ==========================================
+================= ======== ======================== ====== =================== ====================== ==============================
+command           label    from                     to     roles               required args          sets
+================= ======== ======================== ====== =================== ====================== ==============================
+create            受理     (new)                    已受理 HOTLINE, backend,   number,                -
+                                                           system              client_request_id,
+                                                                               nature, description
+close_direct      直接办结 已受理                   已办结 HOTLINE             answer                 answer, closed_at
+dispatch          派单     已受理                   已派单 HOTLINE             department             department, co_departments,
+                                                                                                      dispatched_at, deadline
+accept            签收     已派单                   已签收 DEPT                -                      accepted_at
+start             办理中   已签收                   办理中 DEPT                -                      -
+reply             答复     已签收, 办理中           已答复 DEPT                answer                 answer, replied_at, extension,
+                                                                                                      extension_days
+close             办结     已答复                   已办结 HOTLINE, backend    -                      closed_at
+evaluate          回访     已办结                   已回访 HOTLINE             satisfaction           satisfaction, rehandle_count,
+                                                                                                      deadline, replied_at,
+                                                                                                      closed_at, extension,
+                                                                                                      extension_days
+rehandle          重办     已答复, 已办结, 已回访   办理中 SUPERVISORS         reason                 rehandle_count, deadline,
+                                                                                                      replied_at, closed_at,
+                                                                                                      extension, extension_days
+return            退单     已派单, 已签收, 办理中   已退单 DEPT                reason                 return_count, extension,
+                                                                                                      extension_days
+reassign          改派     已退单                   已派单 SUPERVISORS         department             department, co_departments,
+                                                                                                      dispatched_at, accepted_at,
+                                                                                                      deadline, extension,
+                                                                                                      extension_days
+request_extension 延期申请 已签收, 办理中           -      DEPT                reason, extension_days extension, extension_days
+approve_extension 延期批准 已签收, 办理中           -      SUPERVISORS         -                      extension, extension_days,
+                                                                                                      deadline
+refuse_extension  延期驳回 已签收, 办理中           -      SUPERVISORS         reason                 extension, extension_days
+urge              催办     已派单, 已签收, 办理中   -      HOTLINE, system     -                      urge_count
+supervise         督办     已派单, 已签收, 办理中   -      SUPERVISORS, system -                      supervised
+merge             并单     已受理, 已派单           已并单 HOTLINE             parent_id,             parent_id
+                                                                               parent_status
+archive           归档     已办结, 已回访, 已并单   已归档 SUPERVISORS, system -                      -
+edit              修改     已受理, 已派单, 已签收,  -      HOTLINE             -                      -
+                           办理中, 已答复, 已办结,
+                           已退单
+link_backend      关联     any                      -      backend, system     backend_id             backend_id
+note              备注     any                      -      HOTLINE, system     reason                 -
+================= ======== ======================== ====== =================== ====================== ==============================
+
+- create: a new work order with every initial field; optional args: address, backend_id, board,
+  callback_consent, caller_id, caller_name, caller_phone, channel, created_by, district, leaf_code,
+  street, taxonomy_version, urgency
+- close_direct: answered on the spot from the knowledge base; never dispatched
+- dispatch: the deadline clock starts; optional args: co_departments
+- reply: a pending extension request lapses
+- close: the hotline accepts the department's reply
+- evaluate: 不满意 with department_at_fault re-handles the ticket (ends in 办理中); optional args:
+  department_at_fault; 不满意 needs a reason and department_at_fault (true only for a dispatched
+  ticket)
+- rehandle: the deadline restarts; the reply, the closure and any extension are cleared; only a
+  ticket that was dispatched (not one the hotline closed directly)
+- return: a pending extension request lapses; only within the return window after dispatch (the
+  policy: 2 working days)
+- reassign: the deadline restarts; the acceptance and any extension are cleared; optional args:
+  co_departments
+- request_extension: only before the deadline (after it: 督办); not while an extension is requested or
+  approved; only as many working days as the deadline policy allows
+- approve_extension: the deadline moves by the granted working days; optional args: extension_days;
+  only while an extension is requested; no more working days than were requested; only as many
+  working days as the deadline policy allows
+- refuse_extension: only while an extension is requested
+- urge: only before the deadline (after it: 督办)
+- supervise: only after the deadline (before it: 催办); only once
+- merge: the parent exists, is not merged itself and is not this ticket
+- edit: field edits; which fields in which state: EDITABLE_FIELDS
+- link_backend: the Open311 service_request_id
+- note: an audited remark (e.g. the call was transferred); changes no field
 
 Edits (EDITABLE_FIELDS): in 已受理 every intake field; in 已退单 the classification, location,
 description and urgency (fixed before 改派) plus caller_name/callback_consent; from 已派单 to 已办结
@@ -73,13 +101,13 @@ Optional args: ``reason`` on every command (kept in the events); ``co_department
 and reassign; ``department_at_fault`` on evaluate; ``extension_days`` on approve_extension (the
 hotline may grant fewer days than requested). Unknown args are refused.
 
-Invariants every reachable row keeps (``violations(row)`` lists the broken ones): closed_at is set
-exactly in 已办结/已回访 (and 已归档 unless merged); dispatched_at and department go together and
-exist in every department state; accepted_at in 已签收/办理中; replied_at in 已答复 and, after
+Invariants every reachable row keeps (``store.invariants.violations(row)`` lists the broken ones):
+closed_at is set exactly in 已办结/已回访 (and 已归档 unless merged); dispatched_at and department go
+together and exist in every department state; accepted_at in 已签收/办理中; replied_at in 已答复 and, after
 办结, exactly when the ticket was dispatched; extension_days > 0 exactly while an extension is
 requested or approved, and a request is pending only while the department works; parent_id exactly
-for merged tickets (and their archive); 已回访 has a satisfaction; counters are never negative;
-a supervised ticket has a deadline; returned or re-handled tickets were dispatched.
+for merged tickets (and their archive); 已回访 has a satisfaction; counters are never negative; a
+supervised ticket has a deadline; returned or re-handled tickets were dispatched.
 
 Deadlines are computed through a ``DeadlineCalculator`` (store/deadlines.py satisfies it): the
 clock starts at dispatch, restarts on 改派 and 重办, and an approved extension moves it by
@@ -90,49 +118,34 @@ left as is).
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from store.models import ROLES, TICKET_REPLAYED_FIELDS
-
-# --- vocabulary -----------------------------------------------------------------------------------
-
-RECEIVED, DISPATCHED, ACCEPTED, IN_PROGRESS, REPLIED = "已受理", "已派单", "已签收", "办理中", "已答复"
-CLOSED, EVALUATED, RETURNED, MERGED, ARCHIVED = "已办结", "已回访", "已退单", "已并单", "已归档"
-STATUSES: tuple[str, ...] = (
-    RECEIVED,
-    DISPATCHED,
+from store.vocabulary import (
     ACCEPTED,
-    IN_PROGRESS,
-    REPLIED,
-    CLOSED,
-    EVALUATED,
-    RETURNED,
-    MERGED,
     ARCHIVED,
+    BOARDS,
+    CLOSED,
+    DEFAULT_URGENCY,
+    DEPARTMENT_STATES,
+    DISPATCHED,
+    EVALUATED,
+    IN_PROGRESS,
+    MERGED,
+    NATURES,
+    RECEIVED,
+    REPLIED,
+    RETURNED,
+    SATISFACTIONS,
+    STATUSES,
+    UNSATISFIED,
+    URGENCIES,
 )
-# the department holds the ticket; deadlines, 催办 and 督办 apply
-DEPARTMENT_STATES = frozenset({DISPATCHED, ACCEPTED, IN_PROGRESS})
-OPEN_STATES = frozenset({RECEIVED, DISPATCHED, ACCEPTED, IN_PROGRESS, REPLIED, RETURNED})
 
-NATURES: tuple[str, ...] = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
-URGENCIES: tuple[str, ...] = ("一般", "紧急", "特急")
-SATISFACTIONS: tuple[str, ...] = ("满意", "基本满意", "不满意")
-UNSATISFIED = "不满意"
-BOARDS: tuple[str, ...] = (  # the 11 boards of the seed platform (DESIGN.md)
-    "群众诉求",
-    "群众需求",
-    "企业服务",
-    "基层服务",
-    "环保",
-    "信访",
-    "公益诉讼",
-    "举报投诉",
-    "安全预警",
-    "巡视巡察",
-    "两代表一委员意见建议",
-)
 EXTENSION_STATES: tuple[str, ...] = ("requested", "approved", "refused")
 
 PEOPLE_ROLES: tuple[str, ...] = ROLES  # operator, supervisor, trainer, admin
@@ -188,7 +201,7 @@ EDITABLE_FIELDS: Mapping[str, frozenset[str]] = {
 # Creation: these are the values a field has when the draft does not give one.
 CREATE_DEFAULTS: Mapping[str, Any] = {
     "channel": "phone",
-    "urgency": "一般",
+    "urgency": DEFAULT_URGENCY,
     "callback_consent": True,
     "co_departments": [],
     "extension_days": 0,
@@ -389,7 +402,7 @@ def fresh_deadline(ctx: Context) -> dt.datetime | None:
     return ctx.deadlines.deadline(
         start=ctx.now,
         leaf_code=ctx.current.get("leaf_code"),
-        urgency=ctx.current.get("urgency") or "一般",
+        urgency=ctx.current.get("urgency") or DEFAULT_URGENCY,
         nature=ctx.current.get("nature"),
     )
 
@@ -417,6 +430,7 @@ def lapse_pending_extension(field_name: str) -> Effect:
 
 
 def before_expiry(ctx: Context) -> str | None:
+    """Only before the deadline (after it: 督办)."""
     deadline = ctx.current.get("deadline")
     if deadline is not None and ctx.now >= deadline:
         return f"the deadline {deadline.isoformat()} has passed (after expiry: 督办)"
@@ -424,6 +438,7 @@ def before_expiry(ctx: Context) -> str | None:
 
 
 def after_expiry(ctx: Context) -> str | None:
+    """Only after the deadline (before it: 催办)."""
     deadline = ctx.current.get("deadline")
     if deadline is None:
         return "the ticket has no deadline, so it cannot be overdue"
@@ -433,16 +448,19 @@ def after_expiry(ctx: Context) -> str | None:
 
 
 def was_dispatched(ctx: Context) -> str | None:
+    """Only a ticket that was dispatched (not one the hotline closed directly)."""
     if not ctx.current.get("department"):
         return "the ticket was closed directly by the hotline; there is no department to re-handle it"
     return None
 
 
 def not_supervised(ctx: Context) -> str | None:
+    """Only once."""
     return "the ticket is already supervised (督办)" if ctx.current.get("supervised") else None
 
 
 def no_open_extension(ctx: Context) -> str | None:
+    """Not while an extension is requested or approved."""
     ext = ctx.current.get("extension")
     if ext in ("requested", "approved"):
         return f"an extension is already {ext}"
@@ -450,11 +468,13 @@ def no_open_extension(ctx: Context) -> str | None:
 
 
 def extension_requested(ctx: Context) -> str | None:
+    """Only while an extension is requested."""
     ext = ctx.current.get("extension")
     return None if ext == "requested" else f"no extension is pending (extension: {ext or 'none'})"
 
 
 def grant_within_request(ctx: Context) -> str | None:
+    """No more working days than were requested."""
     asked, given = ctx.current.get("extension_days") or 0, ctx.args.get("extension_days")
     if given is not None and given > asked:
         return f"cannot grant {given} working days when {asked} were requested"
@@ -462,6 +482,7 @@ def grant_within_request(ctx: Context) -> str | None:
 
 
 def extension_within_policy(ctx: Context) -> str | None:
+    """Only as many working days as the deadline policy allows."""
     days = ctx.args.get("extension_days")
     if ctx.deadlines is None or days is None:
         return None
@@ -469,6 +490,7 @@ def extension_within_policy(ctx: Context) -> str | None:
 
 
 def within_return_window(ctx: Context) -> str | None:
+    """Only within the return window after dispatch (the policy: 2 working days)."""
     dispatched = ctx.current.get("dispatched_at")
     if ctx.deadlines is None or dispatched is None:
         return None
@@ -479,6 +501,7 @@ def within_return_window(ctx: Context) -> str | None:
 
 
 def unsatisfied_needs_reason(ctx: Context) -> str | None:
+    """不满意 needs a reason and department_at_fault (true only for a dispatched ticket)."""
     if ctx.args.get("satisfaction") != UNSATISFIED:
         if ctx.args.get("department_at_fault"):
             return "department_at_fault only applies to 不满意"
@@ -493,6 +516,7 @@ def unsatisfied_needs_reason(ctx: Context) -> str | None:
 
 
 def valid_parent(ctx: Context) -> str | None:
+    """The parent exists, is not merged itself and is not this ticket."""
     parent_id, parent_status = ctx.args.get("parent_id"), ctx.args.get("parent_status")
     if parent_status is None:
         return f"the parent ticket {parent_id} does not exist"
@@ -560,6 +584,7 @@ COMMANDS: Mapping[str, Command] = {
                 ("dispatched_at", at_now),
                 ("deadline", fresh_deadline),
             ),
+            doc="the deadline clock starts",
         ),
         Command(
             "accept", "签收", frozenset({DISPATCHED}), ACCEPTED, DEPT, effects=(("accepted_at", at_now),)
@@ -578,6 +603,7 @@ COMMANDS: Mapping[str, Command] = {
                 ("extension", lapse_pending_extension("extension")),
                 ("extension_days", lapse_pending_extension("extension_days")),
             ),
+            doc="a pending extension request lapses",
         ),
         Command(
             "close",
@@ -612,6 +638,7 @@ COMMANDS: Mapping[str, Command] = {
             required=("reason",),
             effects=REHANDLE_EFFECTS,
             guards=(was_dispatched,),
+            doc="the deadline restarts; the reply, the closure and any extension are cleared",
         ),
         Command(
             "return",
@@ -626,6 +653,7 @@ COMMANDS: Mapping[str, Command] = {
                 ("extension_days", lapse_pending_extension("extension_days")),
             ),
             guards=(within_return_window,),
+            doc="a pending extension request lapses",
         ),
         Command(
             "reassign",
@@ -644,6 +672,7 @@ COMMANDS: Mapping[str, Command] = {
                 ("extension", const(None)),
                 ("extension_days", const(0)),
             ),
+            doc="the deadline restarts; the acceptance and any extension are cleared",
         ),
         Command(
             "request_extension",
@@ -668,6 +697,7 @@ COMMANDS: Mapping[str, Command] = {
                 ("deadline", extended_deadline),
             ),
             guards=(extension_requested, grant_within_request, extension_within_policy),
+            doc="the deadline moves by the granted working days",
         ),
         Command(
             "refuse_extension",
@@ -726,6 +756,7 @@ COMMANDS: Mapping[str, Command] = {
             frozenset({"backend", "system"}),
             required=("backend_id",),
             effects=(("backend_id", arg("backend_id")),),
+            doc="the Open311 service_request_id",
         ),
         Command(
             "note",
@@ -881,82 +912,110 @@ def allowed_commands(current: Mapping[str, Any], actor_role: str) -> list[str]:
     return [c.name for c in COMMANDS.values() if state in c.from_states and actor_role in c.roles]
 
 
-# --- invariants -----------------------------------------------------------------------------------
+# --- the table as text (the module docstring holds its rendering; a test keeps them equal) -------
+
+TABLE_COLUMNS: tuple[tuple[str, int], ...] = (
+    ("command", 17),
+    ("label", 8),
+    ("from", 24),
+    ("to", 6),
+    ("roles", 19),
+    ("required args", 22),
+    ("sets", 30),
+)
+ROLE_GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("HOTLINE", HOTLINE),
+    ("SUPERVISORS", SUPERVISORS),
+    ("DEPT", DEPT),
+)
 
 
-def violations(row: Mapping[str, Any]) -> list[str]:
-    """Every way ``row`` breaks the work order's invariants (empty: a valid ticket)."""
-    out: list[str] = []
-    status = row.get("status")
+def _states_text(states: frozenset[str | None]) -> str:
+    if states == frozenset(STATUSES):
+        return "any"
+    named = ["(new)"] if None in states else []
+    return ", ".join(named + [s for s in STATUSES if s in states])
 
-    def need(cond: bool, text: str) -> None:
-        if not cond:
-            out.append(text)
 
-    need(status in STATUSES, f"unknown status {status!r}")
-    need(row.get("nature") in NATURES, f"nature {row.get('nature')!r} not in {NATURES}")
-    need(row.get("urgency") in URGENCIES, f"urgency {row.get('urgency')!r} not in {URGENCIES}")
-    need(row.get("board") is None or row.get("board") in BOARDS, f"board {row.get('board')!r} unknown")
-    for counter in ("urge_count", "return_count", "rehandle_count", "extension_days"):
-        need(isinstance(row.get(counter), int) and row[counter] >= 0, f"{counter} must be >= 0")
-    need(bool(row.get("number")) and bool(row.get("client_request_id")), "number and client_request_id set")
-    need(row.get("created_at") is not None, "created_at set")
-    merged = row.get("parent_id") is not None
-    closed = row.get("closed_at") is not None
-    dispatched = row.get("dispatched_at") is not None
-    need(merged == (status == MERGED or (status == ARCHIVED and merged)), "parent_id set iff merged")
-    need(row.get("parent_id") is None or row.get("parent_id") != row.get("id"), "not its own parent")
-    if status in (CLOSED, EVALUATED) or (status == ARCHIVED and not merged):
-        need(closed, f"closed_at must be set when {status}")
-    else:
-        need(not closed, f"closed_at must be empty when {status}")
-    need(dispatched == (row.get("department") is not None), "dispatched_at set iff a department is set")
-    if status in (RECEIVED,) or (status == MERGED and not dispatched):
-        need(not dispatched and row.get("deadline") is None, f"no dispatch and no deadline when {status}")
-    if status in DEPARTMENT_STATES | {REPLIED, RETURNED}:
-        need(dispatched, f"dispatched_at must be set when {status}")
-    need(row.get("deadline") is None or dispatched, "a deadline only after dispatch")
-    if status in (ACCEPTED, IN_PROGRESS):
-        need(row.get("accepted_at") is not None, f"accepted_at must be set when {status}")
-    if status == DISPATCHED:
-        need(row.get("accepted_at") is None, "accepted_at must be empty when 已派单")
-    replied = row.get("replied_at") is not None
-    if status == REPLIED:
-        need(replied, "replied_at must be set when 已答复")
-    elif status in (CLOSED, EVALUATED):
-        need(replied == dispatched, "replied_at set iff the ticket was dispatched (not 直接办结)")
-    elif status in (RECEIVED, DISPATCHED, ACCEPTED, IN_PROGRESS, RETURNED):
-        need(not replied, f"replied_at must be empty when {status}")
-    if status in (REPLIED, CLOSED, EVALUATED):
-        need(bool(row.get("answer")), f"answer must be set when {status}")
-    ext, days = row.get("extension"), row.get("extension_days")
-    need(ext is None or ext in EXTENSION_STATES, f"unknown extension state {ext!r}")
-    need(
-        (ext in ("requested", "approved")) == (isinstance(days, int) and days > 0),
-        "extension_days > 0 iff an extension is requested or approved",
+def _roles_text(roles: frozenset[str]) -> str:
+    left, names = set(roles), []
+    for name, group in ROLE_GROUPS:
+        if group <= left:
+            names.append(name)
+            left -= group
+    return ", ".join(names + sorted(left))
+
+
+def _guard_text(guard: Guard) -> str:
+    line = (guard.__doc__ or guard.__name__).strip().splitlines()[0].rstrip(".")
+    return line[0].lower() + line[1:] if line[:1].isascii() else line
+
+
+def _width(text: str) -> int:
+    """Display columns of ``text``: CJK characters take two (as docutils counts them in tables)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` broken at spaces into lines of at most ``width`` display columns (a longer word alone)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and _width(lines[-1]) + 1 + _width(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _table_rows(command: Command) -> list[str]:
+    cells = (
+        command.name,
+        command.label,
+        _states_text(command.from_states),
+        command.to_state or "-",
+        _roles_text(command.roles),
+        ", ".join(command.required) or "-",
+        ", ".join(field for field, _ in command.effects) or "-",
     )
-    if ext == "requested":
-        need(status in (ACCEPTED, IN_PROGRESS), "an extension can only be pending while the department works")
-    need(row.get("satisfaction") is None or row.get("satisfaction") in SATISFACTIONS, "unknown satisfaction")
-    if status == EVALUATED:
-        need(row.get("satisfaction") is not None, "satisfaction must be set when 已回访")
-    if row.get("supervised"):
-        need(row.get("deadline") is not None, "a supervised ticket has a deadline")
-    if (row.get("return_count") or 0) > 0 or (row.get("rehandle_count") or 0) > 0:
-        need(dispatched, "returned or re-handled tickets were dispatched")
-    return out
+    wrapped = [_wrap(text, width) for text, (_, width) in zip(cells, TABLE_COLUMNS, strict=True)]
+    lines = []
+    for i in range(max(len(w) for w in wrapped)):
+        parts = [
+            _pad(w[i] if i < len(w) else "", width)
+            for w, (_, width) in zip(wrapped, TABLE_COLUMNS, strict=True)
+        ]
+        lines.append(" ".join(parts).rstrip())
+    return lines
+
+
+def lifecycle_table() -> str:
+    """``COMMANDS`` as a reStructuredText table, then each command's notes (doc, optional args, guards)."""
+    rule = " ".join("=" * width for _, width in TABLE_COLUMNS)
+    head = " ".join(name.ljust(width) for name, width in TABLE_COLUMNS).rstrip()
+    lines = [rule, head, rule]
+    for command in COMMANDS.values():
+        lines.extend(_table_rows(command))
+    lines.append(rule)
+    lines.append("")
+    for command in COMMANDS.values():
+        notes = [command.doc] if command.doc else []
+        if command.optional:
+            notes.append("optional args: " + ", ".join(command.optional))
+        notes.extend(_guard_text(g) for g in command.guards)
+        if notes:
+            lines.extend(textwrap.wrap(f"- {command.name}: " + "; ".join(notes), 100, subsequent_indent="  "))
+    return "\n".join(lines)
 
 
 __all__ = [
     "ALL_ROLES",
-    "BOARDS",
     "COMMANDS",
     "EDITABLE_FIELDS",
-    "NATURES",
     "NOTE_FIELD",
-    "SATISFACTIONS",
-    "STATUSES",
-    "URGENCIES",
     "Command",
     "DeadlineCalculator",
     "FieldChange",
@@ -964,6 +1023,10 @@ __all__ = [
     "allowed_commands",
     "apply_changes",
     "empty_row",
+    "lifecycle_table",
     "plan",
-    "violations",
 ]
+
+
+if __name__ == "__main__":  # python -m store.lifecycle: the table for the module docstring
+    print(lifecycle_table())

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from store.vocabulary import DEFAULT_URGENCY, OutboxKind
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -88,7 +90,7 @@ class AgentSession(Base):
 
 
 class AgentStateChange(Base):
-    """就绪 / 示忙 (with reason) / 振铃 / 通话中 / 保持 / 话后整理 / 离线."""
+    """An operator's change of state: a store.vocabulary.AgentState identity (paused with a reason)."""
 
     __tablename__ = "agent_state_changes"
     __table_args__ = (Index("ix_agent_state_user_at", "user_id", "at"),)
@@ -179,7 +181,7 @@ class Ticket(Base):
     street: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    urgency: Mapped[str] = mapped_column(String(8), default="一般")  # 一般/紧急/特急
+    urgency: Mapped[str] = mapped_column(String(8), default=DEFAULT_URGENCY)  # 一般/紧急/特急
     caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
     caller_name: Mapped[str | None] = mapped_column(String(64))
     caller_phone: Mapped[str | None] = mapped_column(String(32))
@@ -274,7 +276,7 @@ class OutboxEntry(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # create / update
+    kind: Mapped[OutboxKind] = mapped_column(String(16))
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending/done/attention

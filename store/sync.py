@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import CursorResult, Result, delete, exists, func, select, update
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
@@ -46,6 +46,7 @@ from store.db import Store, StoreError, utcnow
 from store.lifecycle import LifecycleError
 from store.models import OutboxEntry, SyncCursor, Ticket
 from store.tickets import Actor, apply_command, link_backend_many
+from store.vocabulary import OutboxKind
 
 log = structlog.get_logger(__name__)
 
@@ -55,15 +56,10 @@ LAST_SUCCESS = "status.last_success"
 BREAKER_STATE = "status.breaker"
 PENDING, ATTENTION = "pending", "attention"
 MAX_ERROR_CHARS = 1000
-# feed action -> lifecycle command (the reference backend's department actions)
-FEED_COMMANDS = {
-    "accept": "accept",
-    "start": "start",
-    "reply": "reply",
-    "close": "close",
-    "return": "return",
-    "request_extension": "request_extension",
-}
+# the department actions of the feed that we apply: each is the lifecycle command of that name
+FEED_COMMANDS: frozenset[str] = frozenset(
+    {"accept", "start", "reply", "close", "return", "request_extension"}
+)
 
 
 @dataclass(frozen=True)
@@ -123,7 +119,7 @@ class Job:
 
     entry_id: int
     ticket_id: int
-    kind: str
+    kind: OutboxKind
     key: str
     payload: dict[str, Any]
     attempts: int
@@ -586,9 +582,9 @@ def _claim(
 
 def _apply_update(session: Session, upd: RemoteUpdate, now: dt.datetime) -> int:
     """Apply one department update through the lifecycle; 1 if it changed the ticket."""
-    command = FEED_COMMANDS.get(upd.action)
-    if upd.source != "department" or command is None:
+    if upd.source != "department" or upd.action not in FEED_COMMANDS:
         return 0
+    command = upd.action
     stmt = select(Ticket)
     stmt = (
         stmt.where(Ticket.client_request_id == upd.client_request_id)
@@ -632,13 +628,21 @@ def _lock_cursor(session: Session, name: str) -> str | None:
     return session.scalar(stmt)
 
 
+def _rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (its result is a CursorResult)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount or 0)
+
+
 def _set_cursor(
     session: Session, name: str, value: str, now: dt.datetime, *, only_if_missing: bool = False
 ) -> None:
     if not only_if_missing:
-        changed = session.execute(
-            update(SyncCursor).where(SyncCursor.name == name).values(value=value, updated_at=now)
-        ).rowcount
+        changed = _rowcount(
+            session.execute(
+                update(SyncCursor).where(SyncCursor.name == name).values(value=value, updated_at=now)
+            )
+        )
         if changed:
             return
     elif _cursor(session, name) is not None:
@@ -720,4 +724,4 @@ def retry_attention(session: Session, entry_ids: Iterable[int] | None = None) ->
     stmt = update(OutboxEntry).where(OutboxEntry.state == ATTENTION)
     if entry_ids is not None:
         stmt = stmt.where(OutboxEntry.id.in_(list(entry_ids)))
-    return int(session.execute(stmt.values(state=PENDING, next_attempt_at=utcnow())).rowcount or 0)
+    return _rowcount(session.execute(stmt.values(state=PENDING, next_attempt_at=utcnow())))

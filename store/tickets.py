@@ -32,12 +32,8 @@ from sqlalchemy.orm import Session
 from store.callers import PhoneError, caller_id_for, mask_phone, normalise_phone
 from store.lifecycle import (
     ALL_ROLES,
-    BOARDS,
     INTAKE_FIELDS,
-    NATURES,
     NOTE_FIELD,
-    STATUSES,
-    URGENCIES,
     DeadlineCalculator,
     FieldChange,
     LifecycleError,
@@ -45,13 +41,11 @@ from store.lifecycle import (
 )
 from store.models import TICKET_REPLAYED_FIELDS, Evaluation, OutboxEntry, Ticket, TicketEvent, UTCDateTime
 from store.numbering import DEFAULT_PREFIX, allocate_number
+from store.vocabulary import BOARDS, DEFAULT_BOARD, DEFAULT_URGENCY, NATURES, STATUSES, URGENCIES, OutboxKind
 
 log = structlog.get_logger(__name__)
 
 __all__ = [
-    "BOARDS",
-    "NATURES",
-    "URGENCIES",
     "Actor",
     "LifecycleError",
     "TicketDraft",
@@ -122,13 +116,13 @@ class TicketDraft(BaseModel):
 
     nature: str
     description: str = Field(min_length=1, max_length=4000)
-    board: str | None = "群众诉求"
+    board: str | None = DEFAULT_BOARD
     leaf_code: str | None = Field(default=None, max_length=32)
     taxonomy_version: str | None = Field(default=None, max_length=32)
     district: str | None = Field(default=None, max_length=32)
     street: str | None = Field(default=None, max_length=64)
     address: str | None = Field(default=None, max_length=500)
-    urgency: str = "一般"
+    urgency: str = DEFAULT_URGENCY
     channel: str = Field(default="phone", min_length=1, max_length=16)
     caller_name: str | None = Field(default=None, max_length=64)
     caller_phone: str | None = Field(default=None, max_length=32)
@@ -246,7 +240,7 @@ def find_ticket(session: Session, number: str) -> Ticket | None:
 def list_tickets(
     session: Session, status: str | None = None, limit: int = 100, offset: int = 0
 ) -> list[Ticket]:
-    """Newest first; ``status`` one of lifecycle.STATUSES."""
+    """Newest first; ``status`` one of vocabulary.STATUSES."""
     if status is not None and status not in STATUSES:
         raise TicketError(f"unknown status {status!r}; known: {', '.join(STATUSES)}")
     if not 1 <= limit <= MAX_LIST_LIMIT:
@@ -613,7 +607,7 @@ def _insert_note(session: Session, ticket: Ticket, actor: Actor, now: dt.datetim
 
 
 def _insert_outbox(
-    session: Session, ticket: Ticket, kind: str, payload: dict[str, Any], now: dt.datetime
+    session: Session, ticket: Ticket, kind: OutboxKind, payload: dict[str, Any], now: dt.datetime
 ) -> None:
     session.execute(
         insert(OutboxEntry),

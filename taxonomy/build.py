@@ -303,10 +303,10 @@ def build_nodes(
         other = names_in_domain.setdefault((leaf.domain, leaf.name), leaf.origin)
         if other != leaf.origin:
             errors.append(f"{leaf.origin}: leaf name {leaf.name!r} repeats {other} in the same domain")
-        domain = domains.get(leaf.domain)
-        if domain is None:
+        leaf_domain = domains.get(leaf.domain)
+        if leaf_domain is None:
             continue  # its domain line was rejected; that error is already reported
-        node, leaf_errors = _leaf_node(leaf, domain, known_depts, converter)
+        node, leaf_errors = _leaf_node(leaf, leaf_domain, known_depts, converter)
         errors.extend(leaf_errors)
         if node is not None:
             nodes.append(node)

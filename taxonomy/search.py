@@ -18,6 +18,7 @@ code. Boosts (the operator's recent/frequent choices, leaf popularity in recent 
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -213,6 +214,16 @@ class Searcher:
     def set_popularity(self, popularity: Mapping[str, float] | None) -> None:
         """Replace the popularity prior (e.g. recomputed from the last 90 days of tickets)."""
         self._popularity = _normalised(popularity)
+
+    def with_config(self, config: SearchConfig) -> Searcher:
+        """A searcher over this one's index (building it takes about a second) with ``config``, a copy
+        of the popularity prior and memos of its own (results depend on the config)."""
+        other = copy.copy(self)
+        other.config = config
+        other._popularity = dict(self._popularity)
+        other._cache = OrderedDict()
+        other._substrings = {}
+        return other
 
     # --- ranking ---------------------------------------------------------------------------------------
 

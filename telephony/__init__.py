@@ -2,7 +2,10 @@
 
 - ``telephony.line.Line``: the one interface: typed events out (``telephony.events``), commands in.
 - ``telephony.sip.SipLine``: a real line on pyVoIP 1.6.8, run in a worker process, with each pyVoIP
-  defect worked around inside it (``telephony.sip.FIXES``), each proven by a rig test.
+  defect worked around inside it (``telephony.sip.FIXES``), each proven by a rig test. Its
+  ``SipConfig`` carries the ``[sip]`` settings that shape the wire: codec preference (our SDP offer
+  and answer), DTMF by RFC 4733 telephone-events or in-band tones, the registration timeout, and
+  the display name of our REGISTER and call-backs.
 - ``telephony.sim.SimLine``: scripted calls for the demo and the training line.
 - ``telephony.audio``: 8 kHz 16-bit PCM frames, G.711, WAV player and recorder, a tone detector.
 - ``telephony.device``: the operator's headset (sounddevice/PortAudio, the optional ``audio`` extra,

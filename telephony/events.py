@@ -1,6 +1,8 @@
 """Typed events a :class:`~telephony.line.Line` delivers to its owner.
 
-Every event is a frozen dataclass with ``t``: seconds on the line's injectable clock. Call events
+Every event is a frozen dataclass with ``t``: seconds on the line's injectable clock, stamped by the
+line that delivers it (the SIP worker builds its events with ``t`` left at 0 and
+:class:`telephony.sip.line.SipLine` stamps them on receipt). Call events
 carry *our* call id (uuid hex), never the SIP Call-ID, so a call keeps its identity across worker
 restarts and the console never depends on pyVoIP's bookkeeping.
 """
@@ -25,7 +27,7 @@ def monotonic_clock() -> Clock:
 
 @dataclass(frozen=True)
 class Event:
-    t: float
+    t: float = field(default=0.0, kw_only=True)
 
     @property
     def name(self) -> str:
@@ -128,6 +130,6 @@ EventCallback = Callable[[Event], None]
 
 
 def event_from_dict(data: dict[str, Any], t: float) -> Event:
-    """Rebuild an event from its wire form (the worker's dicts), stamped with ``t``."""
+    """Rebuild an event from its flat dict (``Event.to_dict``), stamped with ``t``."""
     fields = {k: v for k, v in data.items() if k not in ("event", "t")}
     return EVENT_TYPES[data["event"]](t=t, **fields)

@@ -8,6 +8,7 @@ one thread; :class:`ManualScheduler` is advanced by hand, which makes tests dete
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import threading
@@ -153,7 +154,7 @@ class SimLine:
         self._on_event = on_event
         self._later(0, lambda: self._emit(Registered, expires=0))
         for sc in self.script:
-            self._later(sc.ring_at, lambda sc=sc: self._ring(sc))
+            self._later(sc.ring_at, functools.partial(self._ring, sc))
 
     def stop(self) -> None:
         """End live calls (their call_ended is delivered from the caller's thread) and stop the clock."""
@@ -200,9 +201,11 @@ class SimLine:
         call.state = "answered"
         self._later(0, lambda: self._emit(CallAnswered, call_id=call_id, codec="PCMU"))
         for after, digit in call.script.dtmf:
-            self._later(
-                after, lambda d=digit: call.state != "ended" and self._emit(Dtmf, call_id=call_id, digit=d)
-            )
+            self._later(after, functools.partial(self._press, call, digit))
+
+    def _press(self, call: _SimCall, digit: str) -> None:
+        if call.state != "ended":
+            self._emit(Dtmf, call_id=call.call_id, digit=digit)
 
     def reject(self, call_id: str, code: int = 486) -> None:
         call = self._live(call_id, "ringing")

@@ -8,18 +8,13 @@ by .ci/run), where a missing server is an error.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pgserver import PgServer, find_pg_bin, running_pg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from pgserver import PgServer, find_pg_bin, running_pg  # noqa: E402
-
-from store.db import Store, make_engine, open_store, upgrade  # noqa: E402
+from store.db import Store, make_engine, open_store, upgrade
 
 
 @pytest.fixture(scope="session")

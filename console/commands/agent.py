@@ -17,11 +17,13 @@ import json
 import queue
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from console.cli import CommandContext
+    from console.config import SipConfig as SipSection
     from telephony.events import Event
     from telephony.sip import SipConfig
 
@@ -62,8 +64,15 @@ def _seconds(text: str) -> float:
     return value
 
 
-def line_config(sip: Any, args: argparse.Namespace) -> SipConfig:
-    """The telephony SipConfig from the console's ``[sip]`` section and the agent's options."""
+def line_config(
+    sip: SipSection,
+    *,
+    record_dir: Path | None = None,
+    play_wav: Path | None = None,
+    audio_device: str | None = None,
+) -> SipConfig:
+    """The telephony SipConfig from the console's ``[sip]`` section, every key of it, and what the
+    caller adds: where to record, what to play, and a sound device that overrides ``[sip]``'s."""
     from telephony.sip import SipConfig
 
     if not sip.username:
@@ -77,14 +86,18 @@ def line_config(sip: Any, args: argparse.Namespace) -> SipConfig:
         password=sip.password.get_secret_value(),
         auth_username=sip.auth_username,
         domain=sip.domain,
+        display_name=sip.display_name,
         bind_ip=sip.bind_ip,
         sip_port=sip.sip_port,
         rtp_port_min=sip.rtp_port_min,
         rtp_port_max=sip.rtp_port_max,
         expires=sip.expires,
-        record_dir=args.record,
-        play_wav=args.play,
-        audio_device=getattr(args, "audio_device", None) or sip.audio_device or None,
+        register_timeout=sip.register_timeout,
+        codecs=tuple(sip.codecs),
+        dtmf_mode=sip.dtmf_mode,
+        record_dir=str(record_dir) if record_dir is not None else None,
+        play_wav=str(play_wav) if play_wav is not None else None,
+        audio_device=audio_device or sip.audio_device or None,
         disabled_fixes=frozenset() if sip.registrar_only_inbound else frozenset({"ghost"}),
     )
 
@@ -96,7 +109,12 @@ def run_agent(args: argparse.Namespace, ctx: CommandContext, sink: EventSink | N
     from telephony.line import LineCommandError
     from telephony.sip import SipLine
 
-    cfg = line_config(ctx.config.sip, args)
+    cfg = line_config(
+        ctx.config.sip,
+        record_dir=Path(args.record) if args.record else None,
+        play_wav=Path(args.play) if args.play else None,
+        audio_device=args.audio_device,
+    )
     # the store is opened (and a bad one refused) before the line registers
     store = None if getattr(args, "no_store", False) else ctx.store
     clock, origin = monotonic_clock(), utcnow()  # t = 0 on the line's clock is `origin` on the wall
@@ -128,9 +146,9 @@ def run_agent(args: argparse.Namespace, ctx: CommandContext, sink: EventSink | N
             if isinstance(ev, Registered):
                 registered = True
             elif isinstance(ev, CallOffered) and args.answer_after is not None:
-                timers.append((ev.t + args.answer_after, lambda c=ev.call_id: line.answer(c)))
+                timers.append((ev.t + args.answer_after, partial(line.answer, ev.call_id)))
             elif isinstance(ev, CallAnswered) and args.hangup_after is not None:
-                timers.append((ev.t + args.hangup_after, lambda c=ev.call_id: line.hangup(c)))
+                timers.append((ev.t + args.hangup_after, partial(line.hangup, ev.call_id)))
             elif isinstance(ev, CallEnded):
                 ended += 1
                 if args.max_calls is not None and ended >= args.max_calls:

@@ -58,11 +58,10 @@ def run_demo(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 def run_tour(args: argparse.Namespace, ctx: CommandContext) -> int:
     from console.commands import format_table
-    from console.commands.kpi import CALL_COLUMNS, CASE_COLUMNS, _row
-    from console.commands.seed import _taxonomy_leaves
+    from console.commands._demo_ui import seed_demo_store
+    from console.commands.kpi import CALL_COLUMNS, CASE_COLUMNS, table_row
     from store.db import open_store
-    from store.kpi import compute_kpis
-    from store.seed import seed
+    from store.kpi.report import compute_kpis
     from taxonomy.model import load_taxonomy
     from taxonomy.search import Searcher
 
@@ -74,16 +73,7 @@ def run_tour(args: argparse.Namespace, ctx: CommandContext) -> int:
     store = open_store(url)
     try:
         taxonomy = load_taxonomy(config.taxonomy.path)
-        seed_args = _taxonomy_leaves(config)
-        report = seed(
-            store,
-            tickets=args.tickets,
-            days=30,
-            seed=7,
-            policy=config.deadlines,
-            prefix=config.store.ticket_prefix,
-            **seed_args,
-        )
+        report = seed_demo_store(store, config, taxonomy, args.tickets)
         print(
             f"   seeded {report.tickets} tickets, {report.calls} calls, {report.callers} callers "
             f"in {report.seconds:.1f} s"
@@ -96,7 +86,7 @@ def run_tour(args: argparse.Namespace, ctx: CommandContext) -> int:
             ).as_json()
         print(
             format_table(
-                [_row(data["total"], "(all)")],
+                [table_row(data["total"], "(all)")],
                 ["group", "received", "closed", *CASE_COLUMNS, "offered", *CALL_COLUMNS],
             )
         )

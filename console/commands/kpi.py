@@ -1,4 +1,4 @@
-"""``hotline kpi [--from DATE] [--to DATE] [--by GROUPING] [--json]``: the KPIs of store/kpi.py."""
+"""``hotline kpi [--from DATE] [--to DATE] [--by GROUPING] [--json]``: the KPIs of store/kpi/report.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from console.commands import format_table, print_json
 if TYPE_CHECKING:
     from console.cli import CommandContext
 
-# store.kpi.GROUPINGS (kept here so --help does not import the store; a test checks they agree)
+# store.kpi.report.GROUPINGS (kept here so --help does not import the store; a test checks they agree)
 GROUPINGS = ("board", "department", "district", "leaf", "day")
 CASE_COLUMNS = (
     "completion_rate",
@@ -60,7 +60,7 @@ def _date(text: str) -> dt.date:
 
 def run_kpi(args: argparse.Namespace, ctx: CommandContext) -> int:
     from console.cli import CommandError
-    from store.kpi import compute_kpis
+    from store.kpi.report import compute_kpis
 
     date_to = args.date_to + dt.timedelta(days=1) if args.date_to else None  # the report is [from, to)
     if args.date_from and date_to and args.date_from >= date_to:
@@ -72,7 +72,7 @@ def run_kpi(args: argparse.Namespace, ctx: CommandContext) -> int:
     if args.json:
         print_json(data)
         return 0
-    rows = [_row(data["total"], "(all)")] + [_row(g, g["key"]) for g in data["groups"]]
+    rows = [table_row(data["total"], "(all)")] + [table_row(g, g["key"]) for g in data["groups"]]
     columns = ["group", "received", "closed", *CASE_COLUMNS]
     if data["total"]["calls"] is not None:
         columns += ["offered", *CALL_COLUMNS, "aht_seconds"]
@@ -81,7 +81,7 @@ def run_kpi(args: argparse.Namespace, ctx: CommandContext) -> int:
     return 0
 
 
-def _row(group: dict[str, Any], name: str | None) -> dict[str, object]:
+def table_row(group: dict[str, Any], name: str | None) -> dict[str, object]:
     row: dict[str, object] = {"group": name if name is not None else "(none)"}
     cases, calls = group["cases"], group["calls"] or {}
     for key, value in {**cases, **calls}.items():

@@ -12,7 +12,7 @@ from console.commands import print_json
 if TYPE_CHECKING:
     from console.cli import CommandContext
     from console.config import Config
-    from store.seed import SeedLeaf
+    from store.seed_data import SeedLeaf
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -47,9 +47,10 @@ def _count(text: str) -> int:
 
 def run_seed(args: argparse.Namespace, ctx: CommandContext) -> int:
     from store.seed import seed
+    from store.seed_data import PLACEHOLDER_LEAVES
 
     config = ctx.config
-    leaves = {} if args.tree == "placeholder" else _taxonomy_leaves(config)
+    leaves, version = (PLACEHOLDER_LEAVES, None) if args.tree == "placeholder" else _taxonomy_leaves(config)
     report = seed(
         ctx.store,
         tickets=args.tickets,
@@ -58,7 +59,8 @@ def run_seed(args: argparse.Namespace, ctx: CommandContext) -> int:
         policy=config.deadlines,
         prefix=config.store.ticket_prefix,
         progress=_progress if sys.stderr.isatty() else None,
-        **leaves,
+        leaves=leaves,
+        taxonomy_version=version,
     )
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -75,11 +77,11 @@ def run_seed(args: argparse.Namespace, ctx: CommandContext) -> int:
     return 0
 
 
-def _taxonomy_leaves(config: Config) -> dict[str, tuple[SeedLeaf, ...] | str]:
+def _taxonomy_leaves(config: Config) -> tuple[tuple[SeedLeaf, ...], str]:
     """``seed()`` arguments for the configured taxonomy: its leaves (with their departments' names and
     time limits) and its version, so seeded tickets record the version they were filed under."""
     from console.cli import CommandError
-    from store.seed import leaves_from_taxonomy
+    from store.seed_data import leaves_from_taxonomy
     from taxonomy.model import TaxonomyFileError, load_departments, load_taxonomy
 
     try:
@@ -87,10 +89,7 @@ def _taxonomy_leaves(config: Config) -> dict[str, tuple[SeedLeaf, ...] | str]:
         departments = {d.id: d.name for d in load_departments().values()}
     except (OSError, TaxonomyFileError) as exc:
         raise CommandError(f"seed: cannot load the taxonomy: {exc} (or use --tree placeholder)") from None
-    return {
-        "leaves": leaves_from_taxonomy(taxonomy.leaves(), departments),
-        "taxonomy_version": taxonomy.version,
-    }
+    return leaves_from_taxonomy(taxonomy.leaves(), departments), taxonomy.version
 
 
 def _progress(done: int, total: int) -> None:

@@ -182,18 +182,10 @@ def run_import(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 def learn_pairs(ctx: CommandContext) -> list[tuple[str, str]]:
     """(text, leaf code) pairs from ticket descriptions and the logged (query, chosen leaf) choices."""
-    from sqlalchemy import select
-
-    from store.models import TaxonomyChoice, Ticket
+    from store.taxonomy_choices import learning_pairs
 
     with ctx.store.read() as session:
-        tickets = session.execute(
-            select(Ticket.description, Ticket.leaf_code).where(
-                Ticket.description.is_not(None), Ticket.leaf_code.is_not(None)
-            )
-        ).all()
-        choices = session.execute(select(TaxonomyChoice.query, TaxonomyChoice.leaf_code)).all()
-    return [(str(text), str(code)) for text, code in [*tickets, *choices]]
+        return learning_pairs(session)
 
 
 def run_learn(args: argparse.Namespace, ctx: CommandContext) -> int:

@@ -1,104 +1,57 @@
 """The operator's main screen: status bar, call panel, wrap-up, the ringing pop and the ticket form.
 
-All call logic lives in ``console.services.desk.DeskService``; this screen turns keys into its
-methods and its ``DeskUpdate`` results into what the operator sees and hears (bell, pop, messages).
-The caller history is read in a thread worker, so the ring shows before the store answers.
+All call logic lives in ``console.services.call_service.CallService`` (``seat.calls``); this screen turns
+keys into its methods and its ``CallUpdate`` results into what the operator sees and hears (bell,
+pop, messages). The caller history is read in a thread worker, so the ring shows before the store
+answers. The screen gets the operator's ``console.seat.Seat``; it mounts a ``TicketForm`` on the
+seat's ticket service in its form slot and drives it through ``FormSlot``; the form answers with
+its typed messages (``TicketForm.Saved``, ``TicketForm.CriticalLeaf``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import ClassVar, Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import BindingsMap
+from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 
 from console.i18n import Translator
-from console.keymap import bindings
+from console.keymap import KeyFooter
 from console.screens.dialogs import (
     ConsultDialog,
     DtmfDialog,
     PauseReasonDialog,
     TransferChoice,
     TransferDialog,
-    TransferTarget,
 )
-from console.services.desk import DISPOSITIONS, PAUSED, WRAPUP, DeskService, DeskUpdate, LiveCall, place_of
+from console.screens.worklists import WorklistsScreen
+from console.seat import Seat
+from console.services.call_service import DISPOSITIONS, CallService, CallUpdate, LiveCall
+from console.services.ticket_service import CallContext
 from console.widgets.call_panel import CallPanel, CallView, WrapupPanel
 from console.widgets.ringing import RingingPop
 from console.widgets.status_bar import StatusBar, StatusView
-from store.calls import CallerHistory
+from console.widgets.ticket_form import TicketForm
+from store.caller_history import CallerHistory
+from store.callers import place_of
+from store.vocabulary import AgentState
 
-CATALOGUE = {
-    "zh_CN": {
-        "desk.form_slot": "工单表单（接听后在此填写）",
-        "msg.ready_after_call": "通话结束后将就绪",
-        "msg.pause_after_call": "通话结束后将示忙（{reason}）",
-        "msg.disposed": "处理结果已记录",
-        "msg.line_up": "线路已恢复",
-        "msg.line_down": "线路断开：{why}",
-        "msg.line_error": "线路错误：{why}",
-        "msg.waiting_abandoned": "排队来电 {number} 已挂断",
-        "msg.transferred": "已转接至 {target}",
-        "msg.abandoned": "来电 {number} 未接即挂断",
-        "msg.call_failed": "通话异常中断：{why}",
-        "msg.consult_up": "{target} 已接通，F7 完成转接",
-        "msg.consult_ended": "咨询通话已结束",
-        "msg.command_refused": "操作未执行：{why}",
-        "msg.no_call": "当前没有可操作的通话",
-        "msg.muted": "已静音",
-        "msg.unmuted": "已取消静音",
-        "msg.bad_dtmf": "只能发送 0-9 * #",
-        "msg.dtmf_sent": "已发送按键 {digits}",
-        "msg.bad_target": "请输入转接号码",
-        "msg.consult_dialled": "正在呼叫 {target}（来电已保持）",
-        "msg.consult_not_up": "对方尚未接通",
-        "msg.store_problem": "数据暂未保存（{what}），系统将继续运行",
-        "msg.no_form": "工单表单尚未接入",
-        "msg.no_worklists": "工作清单尚未接入",
-        "msg.history_failed": "查询来电历史失败：{why}",
-        "msg.ticket_saved": "工单已保存：{number}",
-        "msg.critical": "紧急事项：请立即转接 {number}",
-    },
-    "en": {
-        "desk.form_slot": "Ticket form (fill it in once the call is answered)",
-        "msg.ready_after_call": "Ready after this call",
-        "msg.pause_after_call": "Not ready ({reason}) after this call",
-        "msg.disposed": "Disposition recorded",
-        "msg.line_up": "Line is back",
-        "msg.line_down": "Line down: {why}",
-        "msg.line_error": "Line error: {why}",
-        "msg.waiting_abandoned": "Waiting call {number} hung up",
-        "msg.transferred": "Transferred to {target}",
-        "msg.abandoned": "Caller {number} hung up before answer",
-        "msg.call_failed": "Call dropped: {why}",
-        "msg.consult_up": "{target} answered; F7 completes the transfer",
-        "msg.consult_ended": "Consultation call ended",
-        "msg.command_refused": "Not done: {why}",
-        "msg.no_call": "No call to act on",
-        "msg.muted": "Muted",
-        "msg.unmuted": "Unmuted",
-        "msg.bad_dtmf": "Only 0-9 * # can be sent",
-        "msg.dtmf_sent": "Sent {digits}",
-        "msg.bad_target": "Type a number to transfer to",
-        "msg.consult_dialled": "Calling {target} (caller on hold)",
-        "msg.consult_not_up": "Not answered yet",
-        "msg.store_problem": "Not saved yet ({what}); the desk goes on",
-        "msg.no_form": "The ticket form is not available",
-        "msg.no_worklists": "Worklists are not available",
-        "msg.history_failed": "Caller history failed: {why}",
-        "msg.ticket_saved": "Ticket saved: {number}",
-        "msg.critical": "Emergency: transfer to {number} now",
-    },
-}
-FormFactory = Callable[[LiveCall | None], Widget]
-HistoryLookup = Callable[[str, str], CallerHistory]
+
+class FormSlot(Protocol):
+    """What the desk asks of the form in its slot (``console.widgets.ticket_form.TicketForm``)."""
+
+    def focus_search(self) -> None: ...
+
+    def knowledge(self) -> None: ...
+
+    def note_call_ended(self) -> None: ...
 
 
 class DeskScreen(Screen[None]):
@@ -108,37 +61,43 @@ class DeskScreen(Screen[None]):
     DeskScreen #ticket-form-slot { width: 1fr; height: 1fr; border: round $panel; }
     DeskScreen #form-placeholder { color: $text-muted; padding: 1 2; }
     """
+    # ids: the keys of [keymap]; descriptions: locale keys (KeyFooter shows them translated). Call
+    # control is priority so it works whatever widget has the focus. Ctrl+S is the ticket form's own.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "caller_history", "key.caller_history", show=False, id="caller_history"),
+        Binding("f3", "knowledge", "key.knowledge", show=False, id="knowledge"),
+        Binding("f4", "mute", "key.mute", id="mute", priority=True),
+        Binding("f5", "answer", "key.answer", id="answer", priority=True),
+        Binding("f6", "hold", "key.hold", id="hold", priority=True),
+        Binding("f7", "transfer", "key.transfer", id="transfer", priority=True),
+        Binding("f8", "hangup", "key.hangup", id="hangup", priority=True),
+        Binding("f9", "ready", "key.ready", id="ready", priority=True),
+        Binding("f10", "pause", "key.pause", show=False, id="pause", priority=True),
+        Binding("ctrl+f", "focus_search", "key.search", show=False, id="search"),
+        Binding("ctrl+n", "new_ticket", "key.new_ticket", show=False, id="new_ticket"),
+        Binding("f11", "worklists", "key.worklists", show=False, id="worklists"),
+        Binding("f12", "dtmf", "key.dtmf", show=False, id="dtmf", priority=True),
+    ]
 
     def __init__(
         self,
-        desk: DeskService,
+        seat: Seat,
         translator: Translator,
         keys: Mapping[str, str],
         *,
-        pause_reasons: Sequence[str],
-        transfer_targets: Sequence[TransferTarget],
-        history: HistoryLookup,
         sync_status: Callable[[], str] = lambda: "—",
-        form_factory: FormFactory | None = None,
-        worklists: Callable[[], Screen[Any]] | None = None,
         place: Callable[[str], str] = place_of,
     ) -> None:
         super().__init__()
-        self.desk = desk
+        self.seat = seat
+        self.calls: CallService = seat.calls
         self.tr = translator
         self.keys = keys
-        self.pause_reasons = tuple(pause_reasons)
-        self.transfer_targets = tuple(transfer_targets)
-        self.history = history
         self.sync_status = sync_status
-        self.form_factory = form_factory
-        self.worklists = worklists
         self.place = place
         self.places: dict[str, str] = {}
-        self.form: Widget | None = None
+        self.form: FormSlot | None = None
         self.form_call_id: str | None = None
-        own = [b for _, b in self._bindings]
-        self._bindings = BindingsMap([*own, *bindings("desk", keys, translator)])
 
     # -- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -150,12 +109,14 @@ class DeskScreen(Screen[None]):
                 yield RingingPop(self.tr, id="ringing")
             with Container(id="ticket-form-slot"):
                 yield Static(self.tr.t("desk.form_slot"), id="form-placeholder")
-        yield Footer()
+        yield KeyFooter(self.tr)
 
     def on_mount(self) -> None:
         self.refresh_view()
-        if self.desk.current is not None and self.desk.current.state == "ringing":
-            self.show_update(DeskUpdate("ringing", self.desk.current))
+        if self.seat.tickets is not None:  # the search's priors are store reads: off the UI loop
+            self.run_worker(self.seat.tickets.load_priors, thread=True, group="search-priors")
+        if self.calls.current is not None and self.calls.current.state == "ringing":
+            self.show_update(CallUpdate("ringing", self.calls.current))
 
     # -- drawing ----------------------------------------------------------------------------------
     def _place(self, number: str) -> str:
@@ -164,21 +125,22 @@ class DeskScreen(Screen[None]):
         return self.places[number]
 
     def refresh_view(self) -> None:
-        desk = self.desk
-        op = desk.operator
+        calls = self.calls
+        op = calls.operator
         self.query_one(StatusBar).show(
             StatusView(
                 operator=op.display_name if op else "",
-                state=desk.status.label,
-                seconds_in_state=desk.seconds_in_state(),
-                line_state=desk.line_state,
-                waiting=len(desk.waiting),
+                state=calls.status.state,
+                reason=calls.status.reason,
+                seconds_in_state=calls.seconds_in_state(),
+                line_state=calls.line_state,
+                waiting=len(calls.waiting),
                 sync=self.sync_status(),
-                now=desk.now(),
-                pending_pause=desk.pending_pause,
+                now=calls.now(),
+                pending_pause=calls.pending_pause,
             )
         )
-        call = desk.current
+        call = calls.current
         if call is None:
             view = CallView("idle")
         else:
@@ -186,25 +148,25 @@ class DeskScreen(Screen[None]):
                 call.state,
                 call.caller,
                 self._place(call.caller),
-                desk.call_seconds(),
+                calls.call_seconds(),
                 call.muted,
-                call.consult_target if call.consult_id else "",
-                call.consult_up,
+                call.consult.target if call.consult else "",
+                call.consult is not None and call.consult.up,
             )
         self.query_one(CallPanel).show(view)
         wrap = self.query_one(WrapupPanel)
-        in_wrapup = desk.status.state == WRAPUP
+        in_wrapup = calls.status.state == AgentState.WRAP_UP
         if in_wrapup:
-            wrap.show(desk.wrapup_left(), desk.pending_pause)
+            wrap.show(calls.wrapup_left(), calls.pending_pause)
         wrap.set_class(in_wrapup, "active")
 
     def tick(self) -> None:
         """Every second (the app's timer): wrap-up countdown, timers, clock."""
-        update = self.desk.tick()
+        update = self.calls.tick()
         self.show_update(update)
 
     # -- what an update means on screen -----------------------------------------------------------
-    def show_update(self, update: DeskUpdate) -> None:
+    def show_update(self, update: CallUpdate) -> None:
         pop = self.query_one(RingingPop)
         call = update.call
         if update.kind == "ringing" and call is not None:
@@ -220,12 +182,12 @@ class DeskScreen(Screen[None]):
             pop.clear()
         elif update.kind == "ended":
             pop.set_ringing(False)
-            if call is not None and call.call_id == self.form_call_id:
-                self._form_action("note_call_ended", prefix="")
-            if self.desk.status.state == WRAPUP:
+            if self.form is not None and call is not None and call.call_id == self.form_call_id:
+                self.form.note_call_ended()
+            if self.calls.status.state == AgentState.WRAP_UP:
                 self.query_one("#wrap-options", OptionList).focus()
         if update.message:
-            severity = (
+            severity: SeverityLevel = (
                 "error"
                 if update.kind in ("error", "line_down") or update.message == "msg.call_failed"
                 else "warning"
@@ -246,7 +208,7 @@ class DeskScreen(Screen[None]):
     def _load_history(self, call_id: str, number: str) -> None:
         # post_message, not call_from_thread: it never blocks this thread on a busy (or closing) UI loop
         try:
-            found = self.history(number, call_id)
+            found = self.seat.history(number, call_id)
         except Exception as exc:  # a locked or unreachable store: the call still rings
             self.post_message(self.HistoryLoaded(call_id, None, type(exc).__name__))
             return
@@ -260,85 +222,87 @@ class DeskScreen(Screen[None]):
 
     # -- the ticket form slot ---------------------------------------------------------------------
     def _open_form(self, call: LiveCall | None) -> None:
-        if self.form_factory is None or (call is not None and call.call_id == self.form_call_id):
+        tickets = self.seat.tickets
+        if tickets is None or (call is not None and call.call_id == self.form_call_id):
             return
         slot = self.query_one("#ticket-form-slot", Container)
         slot.remove_children()
-        self.form = self.form_factory(call)
+        context = CallContext(call.call_id, call.caller, call.display_name) if call else None
+        form = TicketForm(tickets, self.tr, context)
+        self.form = form
         self.form_call_id = call.call_id if call else None
-        slot.mount(self.form)
+        slot.mount(form)
         # the operator classifies while the caller talks: the cursor waits in the taxonomy search
-        self.call_after_refresh(self._form_action, "focus_search")
+        self.call_after_refresh(form.focus_search)
 
-    def _form_action(self, name: str, prefix: str = "action_") -> bool:
-        form = self.form
-        method = getattr(form, f"{prefix}{name}", None) if form is not None else None
-        if method is None:
-            return False
-        method()
-        return True
+    def _with_form(self, act: Callable[[FormSlot], None]) -> None:
+        """``act`` on the form in the slot, or say there is none."""
+        if self.form is None:
+            self.notify(self.tr.t("msg.no_form"), severity="warning")
+        else:
+            act(self.form)
 
     # -- key actions ------------------------------------------------------------------------------
     def action_answer(self) -> None:
-        self.show_update(self.desk.answer())
+        self.show_update(self.calls.answer())
 
     def action_hold(self) -> None:
-        self.show_update(self.desk.toggle_hold())
+        self.show_update(self.calls.toggle_hold())
 
     def action_mute(self) -> None:
-        self.show_update(self.desk.toggle_mute())
+        self.show_update(self.calls.toggle_mute())
 
     def action_hangup(self) -> None:
-        self.show_update(self.desk.hangup())
+        self.show_update(self.calls.hangup())
 
     def action_ready(self) -> None:
-        if self.desk.wants_reason_for_toggle():
+        if self.calls.wants_reason_for_toggle():
             self.action_pause()
         else:
-            self.show_update(self.desk.toggle_ready())
+            self.show_update(self.calls.toggle_ready())
 
     def action_pause(self) -> None:
-        if self.desk.status.state == PAUSED and self.desk.current is None:
+        if self.calls.status.state == AgentState.PAUSED and self.calls.current is None:
             return
 
         def chosen(reason: str | None) -> None:
             if reason:
-                self.show_update(self.desk.pause(reason))
+                self.show_update(self.calls.pause(reason))
 
-        self.app.push_screen(PauseReasonDialog(self.tr, self.pause_reasons), chosen)
+        self.app.push_screen(PauseReasonDialog(self.tr, self.seat.pause_reasons), chosen)
 
     def action_transfer(self, preselect: str = "") -> None:
-        call = self.desk.current
+        call = self.calls.current
         if call is None or call.state not in ("talking", "held"):
-            self.show_update(DeskUpdate("error", message="msg.no_call"))
+            self.show_update(CallUpdate("error", message="msg.no_call"))
             return
-        if call.consult_id is not None:
+        if call.consult is not None:
 
             def consult(choice: str | None) -> None:
                 if choice == "complete":
-                    self.show_update(self.desk.complete_consultation())
+                    self.show_update(self.calls.complete_consultation())
                 elif choice == "cancel":
-                    self.show_update(self.desk.cancel_consultation())
+                    self.show_update(self.calls.cancel_consultation())
 
-            self.app.push_screen(ConsultDialog(self.tr, call.consult_target, call.consult_up), consult)
+            self.app.push_screen(ConsultDialog(self.tr, call.consult.target, call.consult.up), consult)
             return
 
         def chosen(choice: TransferChoice | None) -> None:
             if choice is None:
                 return
             if choice.mode == "blind":
-                self.show_update(self.desk.blind_transfer(choice.target.number, choice.target.label))
+                self.show_update(self.calls.blind_transfer(choice.target.number, choice.target.label))
             else:
-                self.show_update(self.desk.start_consultation(choice.target.number, choice.target.label))
+                self.show_update(self.calls.start_consultation(choice.target.number, choice.target.label))
 
-        self.app.push_screen(TransferDialog(self.tr, self.transfer_targets, preselect), chosen)
+        self.app.push_screen(TransferDialog(self.tr, self.seat.transfer_targets, preselect), chosen)
 
     def action_dtmf(self) -> None:
-        if not self.desk.in_call:
-            self.show_update(DeskUpdate("error", message="msg.no_call"))
+        if not self.calls.in_call:
+            self.show_update(CallUpdate("error", message="msg.no_call"))
             return
         self.app.push_screen(
-            DtmfDialog(self.tr, lambda digits: self.show_update(self.desk.send_dtmf(digits)))
+            DtmfDialog(self.tr, lambda digits: self.show_update(self.calls.send_dtmf(digits)))
         )
 
     def action_caller_history(self) -> None:
@@ -346,47 +310,42 @@ class DeskScreen(Screen[None]):
         pop.display = not pop.display
 
     def action_knowledge(self) -> None:
-        if not self._form_action("knowledge"):
-            self.notify(self.tr.t("msg.no_form"), severity="warning")
-
-    def action_save_ticket(self) -> None:
-        if not self._form_action("save"):
-            self.notify(self.tr.t("msg.no_form"), severity="warning")
+        self._with_form(lambda form: form.knowledge())
 
     def action_focus_search(self) -> None:
-        if not self._form_action("focus_search"):
-            self.notify(self.tr.t("msg.no_form"), severity="warning")
+        self._with_form(lambda form: form.focus_search())
 
     def action_new_ticket(self) -> None:
-        if self.form_factory is None:
+        if self.seat.tickets is None:
             self.notify(self.tr.t("msg.no_form"), severity="warning")
             return
         self.form_call_id = None
         self._open_form(None)
 
     def action_worklists(self) -> None:
-        if self.worklists is None:
+        if self.seat.worklists is None:
             self.notify(self.tr.t("msg.no_worklists"), severity="warning")
             return
-        self.app.push_screen(self.worklists())
+        self.app.push_screen(WorklistsScreen(self.seat.worklists, self.tr))
 
     @on(WrapupPanel.Picked)
     def _disposed(self, event: WrapupPanel.Picked) -> None:
-        self.show_update(self.desk.finish_wrapup(event.disposition))
+        self.show_update(self.calls.finish_wrapup(event.disposition))
 
-    # -- what the ticket form tells us (C2's TicketForm messages, matched by name) -----------------
-    def on_ticket_form_saved(self, message: Any) -> None:
-        number = getattr(message, "number", None) or getattr(message, "ticket_number", "")
-        ticket_id = getattr(message, "ticket_id", None)
-        if isinstance(ticket_id, int):  # the form's call (None: a new ticket, for the current call)
-            self.desk.note_ticket(ticket_id, self.form_call_id)
-        if number:
-            self.notify(self.tr.t("msg.ticket_saved", number=number))
+    # -- what the ticket form tells us ------------------------------------------------------------
+    @on(TicketForm.Saved)
+    def _ticket_saved(self, message: TicketForm.Saved) -> None:
+        message.stop()
+        # the form's call (None: a new ticket, filed for the current call)
+        self.calls.note_ticket(message.ticket_id, self.form_call_id)
+        self.seat.ticket_saved()
+        self.notify(self.tr.t("msg.ticket_saved", number=message.number))
 
-    def on_ticket_form_critical_leaf(self, message: Any) -> None:
-        number = str(getattr(message, "handoff", "") or getattr(message, "number", "") or "")
+    @on(TicketForm.CriticalLeaf)
+    def _critical_leaf(self, message: TicketForm.CriticalLeaf) -> None:
+        number = message.handoff or ""
         self.notify(
             self.tr.t("msg.critical", number=number or "110/119/120/122"), severity="error", timeout=10
         )
-        if self.desk.in_call:
+        if self.calls.in_call:
             self.action_transfer(preselect=number)

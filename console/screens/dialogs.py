@@ -21,35 +21,6 @@ from console.i18n import Translator
 from console.services.transfer_notes import TransferMode
 from taxonomy.model import HANDOFFS
 
-CATALOGUE = {
-    "zh_CN": {
-        "dlg.pause": "示忙原因（回车确认，Esc 取消）",
-        "dlg.transfer": "转接：1=110 2=119 3=120 4=122；回车盲转，Ctrl+O 咨询转接，Esc 取消",
-        "dlg.transfer_number": "或输入号码",
-        "dlg.consult": "咨询转接中",
-        "dlg.consult.complete": "完成转接",
-        "dlg.consult.cancel": "取消咨询，恢复通话",
-        "dlg.dtmf": "发送按键（0-9 * #，回车发送，Esc 关闭）",
-        "dlg.emergency.110": "110 报警",
-        "dlg.emergency.119": "119 火警",
-        "dlg.emergency.120": "120 急救",
-        "dlg.emergency.122": "122 交通事故",
-    },
-    "en": {
-        "dlg.pause": "Reason for not ready (Enter, Esc cancels)",
-        "dlg.transfer": "Transfer: 1=110 2=119 3=120 4=122; Enter blind, Ctrl+O consult first, Esc cancel",
-        "dlg.transfer_number": "or type a number",
-        "dlg.consult": "Consultation",
-        "dlg.consult.complete": "Complete the transfer",
-        "dlg.consult.cancel": "Cancel, back to the caller",
-        "dlg.dtmf": "Send digits (0-9 * #, Enter sends, Esc closes)",
-        "dlg.emergency.110": "110 police",
-        "dlg.emergency.119": "119 fire",
-        "dlg.emergency.120": "120 ambulance",
-        "dlg.emergency.122": "122 traffic accident",
-    },
-}
-
 DIALOG_CSS = """
 NAME { align: center middle; }
 NAME > Vertical { width: 70; height: auto; max-height: 80%; border: thick $accent; background: $surface;

@@ -12,36 +12,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.i18n import Translator
-from console.services.desk import READY, Operator
-
-CATALOGUE = {
-    "zh_CN": {
-        "login.title": "12345 热线话务台  登录",
-        "login.user": "用户名",
-        "login.password": "密码",
-        "login.hint": "输入用户名和密码后回车",
-        "login.checking": "正在验证…",
-        "login.refused": "用户名或密码错误",
-        "login.empty": "请输入用户名和密码",
-        "login.failed": "无法登录：{why}",
-        "login.pick": "{name}，请选择状态（回车确认）",
-    },
-    "en": {
-        "login.title": "12345 hotline desk  Log in",
-        "login.user": "User name",
-        "login.password": "Password",
-        "login.hint": "Type your user name and password, then Enter",
-        "login.checking": "Checking…",
-        "login.refused": "Wrong user name or password",
-        "login.empty": "Type a user name and a password",
-        "login.failed": "Cannot log in: {why}",
-        "login.pick": "{name}, choose your state (Enter)",
-    },
-}
+from console.keymap import KeyFooter
+from console.services.call_service import Operator
+from store.vocabulary import AgentState
 
 
 class LoginScreen(Screen[None]):
@@ -87,11 +64,11 @@ class LoginScreen(Screen[None]):
             yield Input(placeholder=t("login.password"), password=True, id="password", max_length=256)
             yield Static(t("login.hint"), id="login-message")
             yield OptionList(
-                Option(READY, id=""),
-                *[Option(f"示忙（{r}）", id=r) for r in self.pause_reasons],
+                Option(self.tr.label("agent_state", AgentState.READY), id=""),
+                *[Option(t("login.paused", reason=r), id=r) for r in self.pause_reasons],
                 id="login-states",
             )
-        yield Footer()
+        yield KeyFooter(self.tr)
 
     def on_mount(self) -> None:
         self.query_one("#password" if self.username else "#username", Input).focus()

@@ -6,14 +6,14 @@ for supervisors, 同步待处理 (tickets the city backend refused, with its mes
 
 ``service`` (console/services/worklists.py) owns the store and the ``dial`` callable; the screen only
 shows its pages and turns keys into its calls, each in a thread worker so the UI never waits on the
-store or the line. ``translator`` gives the language; this module adds its own catalogue.
+store or the line. ``translator`` gives the texts (console/locales/*.toml) in the chosen language.
 ``refresh_seconds=None`` turns the periodic refresh off (tests, snapshots).
 
 When a worklist call is placed the screen posts ``WorklistsScreen.CallPlaced(placed)`` (it bubbles to
 the app: ``@on(WorklistsScreen.CallPlaced)`` on the desk shows the call; ``placed.call_id`` is the
 line's call id).
 
-Keys (every binding has an id for ``[keymap]``, see KEYS): ``d`` dial the selected row; on 漏接回拨
+Keys (every binding has an id for ``[keymap]``, see ``WorklistsScreen.BINDINGS``): ``d`` dial the selected row; on 漏接回拨
 ``1`` reached, ``2`` no answer, ``3`` wrong number (records the outcome of the last call placed for
 that row, or of a callback made elsewhere); on 回访 ``e`` opens the result form without dialling
 (dialling opens it too), ``ctrl+s`` saves it, ``escape`` closes it (with no form open: back to the
@@ -25,21 +25,19 @@ remove_row), never rebuilt, and hold one page at a time.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, TypeVar
 
 from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap, BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
     Checkbox,
     DataTable,
-    Footer,
     Input,
     RadioButton,
     RadioSet,
@@ -50,6 +48,7 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from console.i18n import Translator, local_minute
+from console.keymap import KeyFooter
 from console.services.worklists import (
     DueRow,
     MissedRow,
@@ -60,206 +59,23 @@ from console.services.worklists import (
     WorklistService,
 )
 
-CATALOGUE = {
-    "zh_CN": {
-        "title": "工作清单",
-        "title.backlog": "工作清单（回访含积压）",
-        "tab.missed": "漏接回拨",
-        "tab.visits": "回访",
-        "tab.sync": "同步待处理",
-        "col.kind": "类型",
-        "col.error": "城市平台答复",
-        "col.created": "产生时间",
-        "kind.create": "新建",
-        "kind.update": "更新",
-        "key.sync": "同步",
-        "key.requeue": "重新发送",
-        "empty.sync": "没有被城市平台拒收的工单",
-        "msg.requeued": "工单 {number} 已重新排队发送",
-        "err.not_supervisor": "只有班长可以重新发送",
-        "col.idx": "序号",
-        "col.phone": "号码",
-        "col.name": "姓名",
-        "col.last": "最近来电",
-        "col.missed": "未接",
-        "col.reason": "情况",
-        "col.tries": "已拨",
-        "col.state": "状态",
-        "col.ticket": "工单号",
-        "col.caller": "来电人",
-        "col.dept": "承办部门",
-        "col.closed": "办结时间",
-        "col.failed": "未接通",
-        "reason.cancelled": "振铃挂断",
-        "reason.abandoned": "排队放弃",
-        "reason.rejected": "拒接",
-        "reason.failed": "呼叫失败",
-        "reason.other": "未接听",
-        "state.dialing": "回拨中",
-        "state.visiting": "回访中",
-        "pager": "第 {page}/{pages} 页，共 {total} 条",
-        "empty.missed": "没有待回拨的漏接来电",
-        "empty.visits": "没有待回访的工单",
-        "key.dial": "拨打",
-        "key.reached": "已接通",
-        "key.no_answer": "无人接听",
-        "key.wrong": "号码错误",
-        "key.evaluate": "登记回访",
-        "key.save": "保存回访",
-        "key.close": "返回",
-        "key.next": "下一页",
-        "key.prev": "上一页",
-        "key.refresh": "刷新",
-        "key.backlog": "积压",
-        "key.missed": "漏接",
-        "key.visits": "回访",
-        "form.title": "回访 {number}  {caller}  {phone}  承办部门：{dept}",
-        "form.reason": "原因（不满意时必填）",
-        "form.fault": "部门责任，发回重办",
-        "form.hint": "Ctrl+S 保存    Esc 取消",
-        "result.满意": "满意",
-        "result.基本满意": "基本满意",
-        "result.不满意": "不满意",
-        "result.未接通": "未接通",
-        "msg.dialing": "正在拨打 {phone}：接通后按 1 已接通，2 无人接听，3 号码错误",
-        "msg.visit_dialing": "正在拨打 {phone}：请登记回访结果（Ctrl+S 保存）",
-        "msg.callback_closed": "{phone} 已回拨（{outcome}），移出清单",
-        "msg.callback_again": "{phone} 无人接听（第 {tries} 次），保留在清单中",
-        "msg.visit_done": "工单 {number}：{result}，已回访",
-        "msg.visit_rehandle": "工单 {number}：不满意，已发回 {dept} 重办",
-        "msg.visit_not_reached": "工单 {number}：未接通（第 {tries} 次），保留在清单中",
-        "msg.no_row": "请先选中一行",
-        "msg.pick_result": "请选择回访结果",
-        "err.read_only": "培训角色只能查看，不能拨打或登记",
-        "err.not_dialable": "号码 {phone} 无法回拨",
-        "err.dial_failed": "拨号失败：{error}",
-        "err.gone": "该记录已不在清单中",
-        "err.no_phone": "工单 {number} 没有来电号码",
-        "err.need_reason": "不满意需填写原因",
-        "err.need_fault": "不满意需说明是否部门责任",
-        "err.reason_too_long": "原因有 {length} 个字，最多 {limit} 个字",
-        "err.store": "保存失败：{error}",
-        "outcome.reached": "已接通",
-        "outcome.no_answer": "无人接听",
-        "outcome.wrong_number": "号码错误",
-    },
-    "en": {
-        "title": "Worklists",
-        "title.backlog": "Worklists (follow-ups with backlog)",
-        "tab.missed": "Missed calls",
-        "tab.visits": "Follow-up",
-        "tab.sync": "Sync attention",
-        "col.kind": "Kind",
-        "col.error": "City backend said",
-        "col.created": "Queued",
-        "kind.create": "create",
-        "kind.update": "update",
-        "key.sync": "Sync",
-        "key.requeue": "Send again",
-        "empty.sync": "No ticket refused by the city backend",
-        "msg.requeued": "Ticket {number} queued again",
-        "err.not_supervisor": "Only supervisors can send again",
-        "col.idx": "#",
-        "col.phone": "Number",
-        "col.name": "Name",
-        "col.last": "Last call",
-        "col.missed": "Missed",
-        "col.reason": "How",
-        "col.tries": "Tried",
-        "col.state": "State",
-        "col.ticket": "Ticket",
-        "col.caller": "Caller",
-        "col.dept": "Department",
-        "col.closed": "Closed",
-        "col.failed": "No answer",
-        "reason.cancelled": "hung up ringing",
-        "reason.abandoned": "left the queue",
-        "reason.rejected": "rejected",
-        "reason.failed": "failed",
-        "reason.other": "unanswered",
-        "state.dialing": "calling",
-        "state.visiting": "calling",
-        "pager": "page {page}/{pages}, {total} in all",
-        "empty.missed": "No missed calls to call back",
-        "empty.visits": "No tickets waiting for a follow-up call",
-        "key.dial": "Dial",
-        "key.reached": "Reached",
-        "key.no_answer": "No answer",
-        "key.wrong": "Wrong number",
-        "key.evaluate": "Record",
-        "key.save": "Save",
-        "key.close": "Back",
-        "key.next": "Next page",
-        "key.prev": "Previous page",
-        "key.refresh": "Refresh",
-        "key.backlog": "Backlog",
-        "key.missed": "Missed",
-        "key.visits": "Follow-up",
-        "form.title": "Follow-up {number}  {caller}  {phone}  department: {dept}",
-        "form.reason": "Reason (required when dissatisfied)",
-        "form.fault": "Department at fault: re-handle",
-        "form.hint": "Ctrl+S save    Esc cancel",
-        "result.满意": "Satisfied",
-        "result.基本满意": "Fairly satisfied",
-        "result.不满意": "Dissatisfied",
-        "result.未接通": "Not reached",
-        "msg.dialing": "Calling {phone}: press 1 reached, 2 no answer, 3 wrong number",
-        "msg.visit_dialing": "Calling {phone}: record the result (Ctrl+S saves)",
-        "msg.callback_closed": "{phone} called back ({outcome}); off the list",
-        "msg.callback_again": "{phone} did not answer (try {tries}); stays on the list",
-        "msg.visit_done": "Ticket {number}: {result}, follow-up done",
-        "msg.visit_rehandle": "Ticket {number}: dissatisfied, sent back to {dept} (重办)",
-        "msg.visit_not_reached": "Ticket {number}: not reached (try {tries}); stays on the list",
-        "msg.no_row": "Select a row first",
-        "msg.pick_result": "Pick a result",
-        "err.read_only": "Trainers can look but not dial or record",
-        "err.not_dialable": "{phone} cannot be dialled",
-        "err.dial_failed": "Dialling failed: {error}",
-        "err.gone": "That entry is no longer on the list",
-        "err.no_phone": "Ticket {number} has no phone number",
-        "err.need_reason": "Dissatisfied needs a reason",
-        "err.need_fault": "Dissatisfied needs to say whether the department is at fault",
-        "err.reason_too_long": "The reason has {length} characters; at most {limit}",
-        "err.store": "Could not save: {error}",
-        "outcome.reached": "reached",
-        "outcome.no_answer": "no answer",
-        "outcome.wrong_number": "wrong number",
-    },
-}
-
 R = TypeVar("R", MissedRow, DueRow, SyncRow)
+AnyPage = Page[MissedRow] | Page[DueRow] | Page[SyncRow]
 RESULTS = ("满意", "基本满意", "不满意", "未接通")
 MISSED_COLUMNS = ("idx", "phone", "name", "last", "missed", "reason", "tries", "state")
 VISIT_COLUMNS = ("idx", "ticket", "caller", "phone", "dept", "closed", "failed", "state")
 SYNC_COLUMNS = ("idx", "ticket", "kind", "tries", "created", "error")
 LISTS = {"missed": "#wl-missed", "visits": "#wl-visits", "sync": "#wl-sync"}  # tab id -> its table
-# (key, action, catalogue key of the description, id for [keymap]; "save" is the desk's Ctrl+S id, so
-# remapping the save key moves both)
-KEYS: tuple[tuple[str, str, str, str], ...] = (
-    ("d", "dial", "key.dial", "worklists_dial"),
-    ("1", "outcome('reached')", "key.reached", "worklists_reached"),
-    ("2", "outcome('no_answer')", "key.no_answer", "worklists_no_answer"),
-    ("3", "outcome('wrong_number')", "key.wrong", "worklists_wrong_number"),
-    ("e", "open_form", "key.evaluate", "worklists_record"),
-    ("ctrl+s", "save_visit", "key.save", "save"),
-    ("escape", "close", "key.close", "worklists_close"),
-    ("m", "show('missed')", "key.missed", "worklists_missed"),
-    ("v", "show('visits')", "key.visits", "worklists_visits"),
-    ("s", "show('sync')", "key.sync", "worklists_sync"),
-    ("a", "requeue", "key.requeue", "worklists_requeue"),
-    ("n", "page(1)", "key.next", "worklists_next_page"),
-    ("p", "page(-1)", "key.prev", "worklists_prev_page"),
-    ("r", "reload", "key.refresh", "worklists_refresh"),
-    ("b", "backlog", "key.backlog", "worklists_backlog"),
-)
 
 
-def shown_total(page: Page) -> str:
+def shown_total(page: AnyPage) -> str:
     """``1000+`` when the list was cut at the service's row limit."""
     return f"{page.total}+" if page.truncated else str(page.total)
 
 
-def sync_table(table: DataTable, columns: Sequence[str], rows: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+def sync_table(
+    table: DataTable[str], columns: Sequence[str], rows: Sequence[tuple[str, tuple[str, ...]]]
+) -> None:
     """Make ``table`` show ``rows`` (key, cells) in that order by diffing: gone keys are removed,
     changed cells updated, new keys added; the order is restored by sorting on the first column
     (the row's position, an integer)."""
@@ -280,8 +96,24 @@ def sync_table(table: DataTable, columns: Sequence[str], rows: Sequence[tuple[st
 class WorklistsScreen(Screen[None]):
     """漏接回拨 and 回访 (see the module docstring)."""
 
+    # ids: the keys of [keymap]; descriptions: locale keys (KeyFooter shows them translated). "save"
+    # is also the ticket form's Ctrl+S id, so remapping the save key moves both.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(key, action, bid, id=bid) for key, action, _, bid in KEYS
+        Binding("d", "dial", "key.dial", id="worklists_dial"),
+        Binding("1", "outcome('reached')", "key.reached", id="worklists_reached"),
+        Binding("2", "outcome('no_answer')", "key.no_answer", id="worklists_no_answer"),
+        Binding("3", "outcome('wrong_number')", "key.wrong", id="worklists_wrong_number"),
+        Binding("e", "open_form", "key.evaluate", id="worklists_record"),
+        Binding("ctrl+s", "save_visit", "key.save_visit", id="save"),
+        Binding("escape", "close", "key.close", id="worklists_close"),
+        Binding("m", "show('missed')", "key.missed", id="worklists_missed"),
+        Binding("v", "show('visits')", "key.visits", id="worklists_visits"),
+        Binding("s", "show('sync')", "key.sync", id="worklists_sync"),
+        Binding("a", "requeue", "key.requeue", id="worklists_requeue"),
+        Binding("n", "page(1)", "key.next", id="worklists_next_page"),
+        Binding("p", "page(-1)", "key.prev", id="worklists_prev_page"),
+        Binding("r", "reload", "key.refresh", id="worklists_refresh"),
+        Binding("b", "backlog", "key.backlog", id="worklists_backlog"),
     ]
 
     DEFAULT_CSS = """
@@ -338,7 +170,7 @@ class WorklistsScreen(Screen[None]):
     ) -> None:
         super().__init__(name=name, id=id)
         self.service = service
-        self.tr = translator.with_catalogues([CATALOGUE])
+        self.tr = translator
         self.refresh_seconds = refresh_seconds
         self.missed_page_no = 0
         self.due_page_no = 0
@@ -350,17 +182,6 @@ class WorklistsScreen(Screen[None]):
         self.form_row: DueRow | None = None
         self.form_call: str | None = None
         self.loads = 0  # pages applied (tests wait on it)
-        # the class bindings (ours plus the Screen's focus keys) with descriptions in this language
-        described = {bid: self.tr.t(text) for _, _, text, bid in KEYS}
-        self._bindings = BindingsMap.from_keys(
-            {
-                key: [
-                    dataclasses.replace(b, description=described[b.id]) if b.id in described else b
-                    for b in found
-                ]
-                for key, found in self._bindings.key_to_bindings.items()
-            }
-        )
 
     # --- layout -----------------------------------------------------------------------------------
 
@@ -388,13 +209,16 @@ class WorklistsScreen(Screen[None]):
             yield Input(placeholder=t("form.reason"), id="wl-reason")
             yield Static(t("form.hint"))
         yield Static("", id="wl-status")
-        yield Footer()
+        yield KeyFooter(self.tr)
 
     def on_mount(self) -> None:
         t = self.tr.t
         # the state column is as wide as its longest text from the start: marking a row never relayouts
         state_width = max(cell_len(t(k)) for k in ("col.state", "state.dialing", "state.visiting"))
-        tables = [("#wl-missed", MISSED_COLUMNS), ("#wl-visits", VISIT_COLUMNS)]
+        tables: list[tuple[str, tuple[str, ...]]] = [
+            ("#wl-missed", MISSED_COLUMNS),
+            ("#wl-visits", VISIT_COLUMNS),
+        ]
         if self.service.sees_sync:
             tables.append(("#wl-sync", SYNC_COLUMNS))
         for selector, columns in tables:
@@ -428,7 +252,7 @@ class WorklistsScreen(Screen[None]):
         self.missed_page_no, self.due_page_no = message.missed.page, message.due.page
         self.missed_rows = {r.key: r for r in message.missed.rows}
         self.due_rows = {r.key: r for r in message.due.rows}
-        pages: list[tuple[str, Page]] = [("missed", message.missed), ("visits", message.due)]
+        pages: list[tuple[str, AnyPage]] = [("missed", message.missed), ("visits", message.due)]
         self.placed = {k: v for k, v in self.placed.items() if k in self.missed_rows or k in self.due_rows}
         with self.app.batch_update():
             sync_table(
@@ -465,7 +289,7 @@ class WorklistsScreen(Screen[None]):
                 ).label = f"{t('tab.' + pane)} ({shown_total(page)})"
         self.loads += 1
 
-    def _pager(self, selector: str, page: Page, empty: str) -> None:
+    def _pager(self, selector: str, page: AnyPage, empty: str) -> None:
         t = self.tr.t
         text = (
             t(empty)
@@ -533,12 +357,12 @@ class WorklistsScreen(Screen[None]):
         if not table.row_count:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        rows: dict[str, MissedRow] | dict[str, DueRow] | dict[str, SyncRow] = {
+        lists: dict[str, Mapping[str, MissedRow | DueRow | SyncRow]] = {
             "missed": self.missed_rows,
             "visits": self.due_rows,
             "sync": self.sync_rows,
-        }[self.active_list]
-        return rows.get(key or "")
+        }
+        return lists[self.active_list].get(key or "")
 
     def _selected_as(self, kind: type[R]) -> R | None:
         """The selected row if it is a ``kind`` (the list in view), else say to select one."""

@@ -19,15 +19,16 @@ before anything is written, with the text kept.
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 from store.callers import PhoneError, normalise_phone
-from store.lifecycle import BOARDS, NATURES, URGENCIES
 from store.tickets import TicketDraft
+from store.vocabulary import BOARDS, DEFAULT_BOARD, DEFAULT_URGENCY, NATURES, URGENCIES
 
 Mode = Literal["dispatch", "direct_close", "merge"]
 ELEMENTS: tuple[str, ...] = ("who", "when", "where", "what", "demand")
@@ -36,7 +37,9 @@ MIN_DESCRIPTION = 5
 
 def _draft_max_length(name: str) -> int:
     """The longest ``name`` the store accepts (``store.tickets.TicketDraft``'s ``max_length``)."""
-    return next(m.max_length for m in TicketDraft.model_fields[name].metadata if hasattr(m, "max_length"))
+    return int(
+        next(m.max_length for m in TicketDraft.model_fields[name].metadata if hasattr(m, "max_length"))
+    )
 
 
 # what the store accepts, and the form's own fields ("when" goes into the description; "answer" is
@@ -79,7 +82,7 @@ class FormData:
     """The ticket form's content; ``request_id`` makes saving idempotent across retries and restarts."""
 
     nature: str = ""
-    board: str = "群众诉求"
+    board: str = DEFAULT_BOARD
     leaf_code: str = ""
     leaf_path: tuple[str, ...] = ()
     query: str = ""  # what the operator typed to find the leaf
@@ -89,13 +92,13 @@ class FormData:
     address: str = ""
     when: str = ""
     description: str = ""
-    urgency: str = "一般"
+    urgency: str = DEFAULT_URGENCY
     caller_name: str = ""
     caller_phone: str = ""
     callback_consent: bool = True
     direct_close: bool = False
     answer: str = ""
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -127,7 +130,7 @@ class FormData:
 
     def cleaned(self) -> FormData:
         multi = {"description", "answer"}
-        changes = {
+        changes: dict[str, Any] = {
             f.name: clean_text(getattr(self, f.name), multiline=f.name in multi).strip()
             for f in fields(self)
             if isinstance(getattr(self, f.name), str) and f.name != "request_id"
@@ -153,7 +156,8 @@ class Problem:
 
     key: str
     field: str
-    values: Mapping[str, Any] = field(default_factory=dict)
+    # dataclasses.field: a bare ``field`` would read as the attribute above
+    values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)

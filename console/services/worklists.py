@@ -2,18 +2,18 @@
 
     service = WorklistService(store, dial=line.dial, actor=Actor("alice", "operator", 7),
                               deadlines=DeadlineCalculator(config.deadlines))
-    page = service.missed_page(0)                 # rows of store.calls.missed_calls, paged
+    page = service.missed_page(0)                 # rows of store.worklists.missed_calls, paged
     placed = service.call_back(page.rows[0])      # dials the citizen, returns the call id
     service.record_callback(page.rows[0], "reached", by_call_id=placed.call_id)
-    due = service.due_page(0)                     # tickets closed yesterday (store.calls.callbacks_due)
+    due = service.due_page(0)                     # tickets closed yesterday (store.worklists.callbacks_due)
     held = service.sync_page(0)                   # supervisors: outbox entries the backend refused
     service.requeue(held.rows[0])                 # ... sent again after the ticket was fixed
     placed = service.call_for_visit(due.rows[0])
     service.record_visit(due.rows[0].ticket_id, "不满意", reason="…", department_at_fault=True,
                          call_id=placed.call_id)  # -> 重办 through the lifecycle
 
-``dial(number) -> call_id`` is whatever places an outbound call (the desk passes ``Line.dial``, or a
-wrapper that also tells its CallLog); the number handed to it is national digits (``13812345678``,
+``dial(number) -> call_id`` is whatever places an outbound call (``console.bootstrap`` passes a
+wrapper of the seat's ``Line.dial`` that also tells its CallLog); the number handed to it is national digits (``13812345678``,
 ``04122345678`` for a landline), prefixed with ``dial_prefix`` when the PBX needs one for an outside
 line. Rows never carry a full number for a trainer (masked with ``store.callers.mask_phone``), and a
 trainer can neither dial nor record: the numbers are read from the store only when dialling.
@@ -25,16 +25,15 @@ raise ``WorklistError`` whose ``key`` the screen translates; store refusals (``E
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import phonenumbers
 import structlog
 
-from store import calls, evaluations, sync
+from store import calls, evaluations, sync, worklists
 from store.callers import PhoneError, mask_phone, normalise_phone
 from store.db import Store, utcnow
 from store.lifecycle import HOTLINE, SUPERVISORS, DeadlineCalculator
@@ -56,15 +55,16 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+U = TypeVar("U")
 Dial = Callable[[str], str]
 DEFAULT_PAGE_SIZE = 20
 MAX_ROWS = 1000  # rows read per list; pages are cut from them
 
 
 class WorklistError(ValueError):
-    """A worklist action refused; ``key`` names the text to show (see the screen's catalogue)."""
+    """A worklist action refused; ``key`` names the text to show (``err.<key>`` in console/locales/*.toml)."""
 
-    def __init__(self, key: str, **values: Any) -> None:
+    def __init__(self, key: str, **values: object) -> None:
         self.key, self.values = key, values
         super().__init__(f"{key} {values}" if values else key)
 
@@ -119,6 +119,10 @@ class Page(Generic[T]):
     total: int
     first: int  # 0-based position of rows[0] in the whole list
     truncated: bool = False  # more than MAX_ROWS: ``total`` counts only the first MAX_ROWS
+
+    def with_rows(self, rows: tuple[U, ...]) -> Page[U]:
+        """The same page of other rows (the store's entries turned into the screen's rows)."""
+        return Page(rows, self.page, self.pages, self.total, self.first, self.truncated)
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,7 @@ class WorklistService:
     def missed_page(self, page: int = 0) -> Page[MissedRow]:
         now = self.clock()
         with self.store.read() as s:
-            entries = calls.missed_calls(
+            entries = worklists.missed_calls(
                 s, now - self.missed_window, now + dt.timedelta(seconds=1), limit=MAX_ROWS + 1
             )
             first = paginate(entries, page, self.page_size)
@@ -229,12 +233,12 @@ class WorklistService:
             )
             for e in first.rows
         )
-        return dataclasses.replace(first, rows=rows)
+        return first.with_rows(rows)
 
     def due_page(self, page: int = 0) -> Page[DueRow]:
         today = self.clock().astimezone(SHANGHAI).date()
         with self.store.read() as s:
-            entries = calls.callbacks_due(s, today, backlog=self.backlog, limit=MAX_ROWS + 1)
+            entries = worklists.callbacks_due(s, today, backlog=self.backlog, limit=MAX_ROWS + 1)
         cut = paginate(entries, page, self.page_size)
         rows = tuple(
             DueRow(
@@ -250,7 +254,7 @@ class WorklistService:
             )
             for e in cut.rows
         )
-        return dataclasses.replace(cut, rows=rows)
+        return cut.with_rows(rows)
 
     @property
     def sees_sync(self) -> bool:
@@ -274,7 +278,7 @@ class WorklistService:
             )
             for e in cut.rows
         )
-        return dataclasses.replace(cut, rows=rows)
+        return cut.with_rows(rows)
 
     # --- acting -----------------------------------------------------------------------------------
 

@@ -14,42 +14,6 @@ from textual.widgets.option_list import Option
 from console.i18n import Translator
 from console.widgets.status_bar import clock_text
 
-CATALOGUE = {
-    "zh_CN": {
-        "call.idle": "空闲",
-        "call.ringing": "振铃中",
-        "call.dialing": "外呼中",
-        "call.talking": "通话中",
-        "call.held": "保持中",
-        "call.ended": "已结束",
-        "call.muted": "已静音",
-        "call.consult": "咨询 {target}",
-        "call.consult_up": "（已接通）",
-        "call.consult_wait": "（呼叫中）",
-        "call.timer": "通话时长",
-        "wrap.title": "话后整理",
-        "wrap.left": "剩余 {left} 秒",
-        "wrap.pick": "选择处理结果（回车确认）",
-        "wrap.then_pause": "之后示忙：{reason}",
-    },
-    "en": {
-        "call.idle": "idle",
-        "call.ringing": "ringing",
-        "call.dialing": "dialling",
-        "call.talking": "talking",
-        "call.held": "on hold",
-        "call.ended": "ended",
-        "call.muted": "MUTED",
-        "call.consult": "consulting {target}",
-        "call.consult_up": " (connected)",
-        "call.consult_wait": " (calling)",
-        "call.timer": "Talk time",
-        "wrap.title": "Wrap-up",
-        "wrap.left": "{left} s left",
-        "wrap.pick": "Pick the disposition (Enter)",
-        "wrap.then_pause": "then not ready: {reason}",
-    },
-}
 # which keys the panel suggests in each call state (binding ids)
 HINTS: Mapping[str, tuple[str, ...]] = {
     "idle": ("ready", "pause"),
@@ -128,7 +92,11 @@ class WrapupPanel(Vertical):
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("", id="wrap-head")
         yield OptionList(
-            *[Option(f"{i}. {d}", id=d) for i, d in enumerate(self.dispositions, 1)], id="wrap-options"
+            *[
+                Option(f"{i}. {self.tr.label('disposition', d)}", id=d)
+                for i, d in enumerate(self.dispositions, 1)
+            ],
+            id="wrap-options",
         )
 
     def show(self, seconds_left: int, pending_pause: str | None) -> None:

@@ -15,57 +15,10 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from console.i18n import Translator, local_minute
-from store.calls import CallerHistory
+from store.caller_history import CallerHistory
 
 MAX_TICKETS = 8
 MAX_CALLS = 6
-
-CATALOGUE = {
-    "zh_CN": {
-        "ring.title": "来电振铃",
-        "ring.history": "来电历史",
-        "ring.repeat": "重复来电",
-        "ring.new": "首次来电",
-        "ring.loading": "正在查询历史…",
-        "ring.unknown_place": "归属地未知",
-        "ring.tickets": "工单",
-        "ring.calls": "近30天来电",
-        "ring.none": "无",
-        "ring.col.number": "工单号",
-        "ring.col.status": "状态",
-        "ring.col.deadline": "办理时限",
-        "ring.col.created": "受理时间",
-        "ring.col.time": "时间",
-        "ring.col.result": "结果",
-        "ring.open": "未结",
-        "ring.answered": "已接",
-        "ring.missed": "未接",
-        "ring.idle": "等待来电",
-        "ring.count": "{n} 次",
-    },
-    "en": {
-        "ring.title": "Incoming call",
-        "ring.history": "Caller history",
-        "ring.repeat": "REPEAT CALLER",
-        "ring.new": "first call",
-        "ring.loading": "looking up history…",
-        "ring.unknown_place": "place unknown",
-        "ring.tickets": "Tickets",
-        "ring.calls": "Calls, last 30 days",
-        "ring.none": "none",
-        "ring.col.number": "Ticket",
-        "ring.col.status": "Status",
-        "ring.col.deadline": "Deadline",
-        "ring.col.created": "Received",
-        "ring.col.time": "Time",
-        "ring.col.result": "Result",
-        "ring.open": "open",
-        "ring.answered": "answered",
-        "ring.missed": "missed",
-        "ring.idle": "waiting for calls",
-        "ring.count": "{n}",
-    },
-}
 
 
 def _local(moment: dt.datetime | None) -> str:
@@ -142,7 +95,8 @@ class RingingPop(Vertical):
             tickets.add_column(t(col), no_wrap=True)
         for ticket in h.tickets[:MAX_TICKETS]:
             style = "bold" if ticket.is_open else "dim"
-            status = f"{ticket.status}" + (f"（{t('ring.open')}）" if ticket.is_open else "")
+            status = self.tr.label("ticket_status", ticket.status)
+            status += f"（{t('ring.open')}）" if ticket.is_open else ""
             tickets.add_row(ticket.number, status, _local(ticket.deadline), style=style)
         grid.add_row(tickets if h.tickets else Text(t("ring.none")))
         grid.add_row(Text(f"{t('ring.calls')}（{t('ring.count', n=len(h.calls))}）", style="bold"))

@@ -8,46 +8,23 @@ from dataclasses import dataclass
 from textual.widgets import Static
 
 from console.i18n import Translator
+from store.vocabulary import AgentState
 from store.workcal import SHANGHAI
-
-CATALOGUE = {
-    "zh_CN": {
-        "status.operator": "话务员",
-        "status.nobody": "未登录",
-        "status.line": "线路",
-        "status.line.up": "已注册",
-        "status.line.down": "断开",
-        "status.line.starting": "注册中",
-        "status.waiting": "排队",
-        "status.sync": "同步",
-        "status.pending_pause": "话后示忙",
-    },
-    "en": {
-        "status.operator": "Operator",
-        "status.nobody": "not logged in",
-        "status.line": "Line",
-        "status.line.up": "registered",
-        "status.line.down": "down",
-        "status.line.starting": "registering",
-        "status.waiting": "Waiting",
-        "status.sync": "Sync",
-        "status.pending_pause": "pause after call",
-    },
-}
 
 
 @dataclass(frozen=True)
 class StatusView:
-    """What the bar shows; built by the desk screen from the desk service."""
+    """What the bar shows; built by the desk screen from ``console.services.call_service.CallService``."""
 
     operator: str
-    state: str
+    state: AgentState  # shown by its label in the locale files
     seconds_in_state: int
     line_state: str
     waiting: int
     sync: str
     now: dt.datetime
     pending_pause: str | None = None
+    reason: str | None = None  # of 示忙
 
 
 def clock_text(seconds: int) -> str:
@@ -68,12 +45,16 @@ class StatusBar(Static):
         super().__init__("", **kw)  # type: ignore[arg-type]
         self.tr = translator
 
+    def _state(self, view: StatusView) -> str:
+        label = self.tr.label("agent_state", view.state)
+        return f"{label}({view.reason})" if view.reason else label
+
     def show(self, view: StatusView) -> None:
         t = self.tr.t
         line = t(f"status.line.{view.line_state}")
         parts = [
             f"{t('status.operator')}：{view.operator or t('status.nobody')}",
-            f"{view.state} {clock_text(view.seconds_in_state)}",
+            f"{self._state(view)} {clock_text(view.seconds_in_state)}",
             f"{t('status.line')}：{line}",
             f"{t('status.waiting')}：{view.waiting}",
             f"{t('status.sync')}：{view.sync}",

@@ -2,7 +2,7 @@
 
 API::
 
-    picker = TaxonomyPicker(search, translator, limit=9)   # search(query, limit) -> list[taxonomy.search.Result]
+    picker = TaxonomyPicker(search, translator, department_of, limit=9)   # search(query, limit) -> list[Result]
     picker.focus_search()          # Ctrl+F lands here
     picker.query_text              # what is typed
     picker.set_chosen_label(text)  # the line under the results (the form shows the chosen leaf there)
@@ -40,21 +40,6 @@ SearchFn = Callable[[str, int], Sequence[Result]]
 MAX_RESULTS = 9
 PATH_SEPARATOR = " / "  # ASCII: ambiguous-width arrows (→ ›) misalign on some CJK terminals
 
-CATALOGUE = {
-    "zh_CN": {
-        "picker.placeholder": "分类搜索：中文、拼音或首字母（Ctrl+F）",
-        "picker.hint": "输入关键词搜索；数字 1-9 选择，回车选第一项",
-        "picker.none": "没有匹配的分类，换个说法试试",
-        "picker.matched": "匹配「{alias}」",
-    },
-    "en": {
-        "picker.placeholder": "Classify: Chinese, pinyin or initials (Ctrl+F)",
-        "picker.hint": "Type to search; digits 1-9 pick, Enter takes the first",
-        "picker.none": "No category matches; try other words",
-        "picker.matched": "matched '{alias}'",
-    },
-}
-
 
 def result_line(n: int, result: Result, translator: Translator, department: str) -> Text:
     """One result: number, path, the alias that matched, department and time limit."""
@@ -79,11 +64,18 @@ class ResultList(Widget):
     """
 
     def __init__(
-        self, translator: Translator, department_of: Callable[[str | None], str], *, id: str | None = None
+        self,
+        translator: Translator,
+        department_of: Callable[[str | None], str],
+        *,
+        limit: int = MAX_RESULTS,
+        id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.tr = translator
         self.department_of = department_of
+        self.limit = limit
+        self.styles.height = limit  # one line per result ([taxonomy] result_limit)
         self.results: tuple[Result, ...] = ()
         self.highlight = 0
         self.empty_text = translator.t("picker.hint")
@@ -91,7 +83,7 @@ class ResultList(Widget):
         self.shown = 0  # how many times results were shown (benches time the frame that draws them)
 
     def show(self, results: Sequence[Result], empty_text: str) -> None:
-        self.results = tuple(results[:MAX_RESULTS])
+        self.results = tuple(results[: self.limit])
         self.highlight = 0
         self.empty_text = empty_text
         self._lines = [
@@ -165,15 +157,17 @@ class TaxonomyPicker(Vertical):
         translator: Translator,
         department_of: Callable[[str | None], str],
         *,
+        limit: int = MAX_RESULTS,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.search = search
-        self.tr = translator.with_catalogues([CATALOGUE])
+        self.limit = limit  # results asked for and shown; digits pick the first nine
+        self.tr = translator
         self.department_of = department_of
         self.generation = 0  # bumped per search: the latest query wins
         self.search_box = SearchInput(self, placeholder=self.tr.t("picker.placeholder"), id="tx-query")
-        self.results_view = ResultList(self.tr, department_of, id="tx-results")
+        self.results_view = ResultList(self.tr, department_of, limit=limit, id="tx-results")
         self.chosen_label = Static("", id="tx-chosen")
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -205,7 +199,7 @@ class TaxonomyPicker(Vertical):
     def run_search(self, query: str) -> None:
         self.generation += 1
         generation = self.generation
-        results = list(self.search(query, MAX_RESULTS)) if query.strip() else []
+        results = list(self.search(query, self.limit)) if query.strip() else []
         if generation != self.generation:  # pragma: no cover - only if search itself re-entered
             return
         empty = self.tr.t("picker.none") if query.strip() else self.tr.t("picker.hint")

@@ -2,12 +2,12 @@
 
 API (for the desk screen)::
 
-    form = TicketForm(desk: TicketDesk, translator: console.i18n.Translator, call: CallContext | None = None)
+    form = TicketForm(desk: TicketService, translator: console.i18n.Translator, call: CallContext | None = None)
     form.set_call(call)        # a (new) call for this form: fills in the caller's number if empty
     form.note_call_ended()     # the caller hung up: the form stays, says so, and can still be saved
-    form.focus_search()        # Ctrl+F (binding id "search")
-    form.action_save()         # Ctrl+S (binding id "save"); the form binds both keys itself too
-    form.action_knowledge()    # 直接办结: take the leaf's standard answer (F3 on the desk)
+    form.focus_search()        # Ctrl+F (the desk's binding id "search")
+    form.save()                # Ctrl+S (the form's own binding id "save")
+    form.knowledge()           # 直接办结: take the leaf's standard answer (F3 on the desk)
     form.form_data()           # what is typed, as console.services.intake.FormData
     form.discard_draft()       # the operator throws this form away: forget the stored draft too
 
@@ -46,13 +46,13 @@ from textual.widgets.option_list import Option
 
 from console.i18n import Translator, local_minute
 from console.services.intake import MAX_LENGTHS, FormData, GateResult, Mode
-from console.services.ticket_desk import CallContext, Duplicate, SaveResult, TicketDesk
+from console.services.ticket_service import CallContext, Duplicate, SaveResult, TicketService
 from console.widgets.taxonomy_picker import TaxonomyPicker
 from console.widgets.ticket_form_parts import CleanInput, CleanTextArea, readback_digits, with_retries
-from console.widgets.ticket_form_text import CATALOGUE, describe_gate
+from console.widgets.ticket_form_text import describe_gate
 from store.callers import mask_phone
 from store.db import StoreError
-from store.lifecycle import BOARDS, NATURES, URGENCIES
+from store.vocabulary import BOARDS, DEFAULT_BOARD, DEFAULT_URGENCY, NATURES, URGENCIES
 
 DRAFT_IDLE_SECONDS = 0.5
 
@@ -80,9 +80,10 @@ class TicketForm(VerticalScroll):
     TicketForm #saved-number { text-style: bold; }
     """
 
+    # the one Ctrl+S of the desk (the desk binds none): priority, so it works wherever the focus is
+    # in the form, even on a key an Input binds; Ctrl+F is the desk's ("search", from anywhere)
     BINDINGS = [  # noqa: RUF012 - Textual's class-level declaration
-        Binding("ctrl+s", "save", "保存工单", id="save", show=False),
-        Binding("ctrl+f", "focus_search", "分类搜索", id="search", show=False),
+        Binding("ctrl+s", "save", "key.save", id="save", show=False, priority=True),
     ]
 
     @dataclass
@@ -110,7 +111,7 @@ class TicketForm(VerticalScroll):
 
     def __init__(
         self,
-        desk: TicketDesk,
+        desk: TicketService,
         translator: Translator,
         call: CallContext | None = None,
         *,
@@ -119,7 +120,7 @@ class TicketForm(VerticalScroll):
     ) -> None:
         super().__init__(id=id)
         self.desk = desk
-        self.tr = translator.with_catalogues([CATALOGUE])
+        self.tr = translator
         self.call = call
         self.restore_draft = restore_draft
         self.request_id = FormData().request_id
@@ -135,7 +136,9 @@ class TicketForm(VerticalScroll):
         self._district_manual = False
         self._draft_timer: Timer | None = None
         self._loading = False  # filling fields ourselves: not an edit
-        self.picker = TaxonomyPicker(desk.search, self.tr, desk.department_name, id="picker")
+        self.picker = TaxonomyPicker(
+            desk.search, self.tr, desk.department_name, limit=desk.result_limit, id="picker"
+        )
         self._choices: dict[str, tuple[str, ...]] = {
             "#nature": NATURES,
             "#board": BOARDS,
@@ -146,11 +149,18 @@ class TicketForm(VerticalScroll):
     # --- layout -------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        t = self.tr.t
-        with Horizontal(classes="row"):
-            yield Select([(n, n) for n in NATURES], prompt=t("form.nature"), id="nature")
-            yield Select([(b, b) for b in BOARDS], value="群众诉求", allow_blank=False, id="board")
-            yield Select([(u, u) for u in URGENCIES], value="一般", allow_blank=False, id="urgency")
+        t, label = self.tr.t, self.tr.label
+        with Horizontal(classes="row"):  # labels in the UI language; the values stay the stored codes
+            yield Select([(label("nature", n), n) for n in NATURES], prompt=t("form.nature"), id="nature")
+            yield Select(
+                [(label("board", b), b) for b in BOARDS], value=DEFAULT_BOARD, allow_blank=False, id="board"
+            )
+            yield Select(
+                [(label("urgency", u), u) for u in URGENCIES],
+                value=DEFAULT_URGENCY,
+                allow_blank=False,
+                id="urgency",
+            )
         yield Label(t("form.classify"))
         yield self.picker
         with Horizontal(classes="row"):
@@ -216,10 +226,10 @@ class TicketForm(VerticalScroll):
         except StoreError as exc:
             self.post_message(self._DraftNote(str(exc)))
 
-    def action_focus_search(self) -> None:
-        self.focus_search()
-
     def action_knowledge(self) -> None:
+        self.knowledge()
+
+    def knowledge(self) -> None:
         """直接办结 with the leaf's standard answer (or an empty answer box to type one)."""
         self.query_one("#direct", Checkbox).value = True
         facts = self.desk.leaf(self.leaf_code)
@@ -246,7 +256,7 @@ class TicketForm(VerticalScroll):
             address=self.query_one("#address", Input).value,
             when=self.query_one("#when", Input).value,
             description=self.query_one("#description", TextArea).text,
-            urgency=value("#urgency") or "一般",
+            urgency=value("#urgency") or DEFAULT_URGENCY,
             caller_name=self.query_one("#caller-name", Input).value,
             caller_phone=self.query_one("#caller-phone", Input).value,
             callback_consent=self.query_one("#consent", Checkbox).value,
@@ -314,7 +324,7 @@ class TicketForm(VerticalScroll):
         facts = self.desk.leaf(event.result.code)
         if facts is None:
             return
-        if self.query_one("#urgency", Select).value == "一般":
+        if self.query_one("#urgency", Select).value == DEFAULT_URGENCY:
             self.query_one("#urgency", Select).value = facts.urgency
         if facts.critical:
             self.status(self.tr.t("status.critical", handoff=facts.handoff or "110/119/120/122"), "error")
@@ -334,7 +344,8 @@ class TicketForm(VerticalScroll):
             return
         label = Text(self.tr.t("form.chosen"), style="bold")
         label.append(" / ".join(facts.path))
-        label.append(f"  {facts.department}  {facts.time_limit}  {facts.urgency}", style="dim")
+        urgency = self.tr.label("urgency", facts.urgency)
+        label.append(f"  {facts.department}  {facts.time_limit}  {urgency}", style="dim")
         self.picker.set_chosen_label(label)
 
     # --- district and address -------------------------------------------------------------------------
@@ -431,6 +442,10 @@ class TicketForm(VerticalScroll):
     # --- saving -------------------------------------------------------------------------------------
 
     def action_save(self) -> None:
+        self.save()
+
+    def save(self) -> None:
+        """Check the form, then write the ticket in a worker (see the module docstring)."""
         if self.saved is not None:
             self.status(self.tr.t("status.already_saved", number=self.saved.number))
             return
@@ -522,7 +537,12 @@ class TicketForm(VerticalScroll):
             else "saved.status"
         )
         self.query_one("#saved-number", Static).update(
-            self.tr.t(key, number=result.number, status=result.status, parent=result.merged_into or "")
+            self.tr.t(
+                key,
+                number=result.number,
+                status=self.tr.label("ticket_status", result.status),
+                parent=result.merged_into or "",
+            )
         )
         self.status(self.tr.t("status.saved", number=result.number))
         for widget in self.query("Input, Select, TextArea, Checkbox"):
@@ -545,7 +565,13 @@ class TicketForm(VerticalScroll):
             when = local_minute(dup.created_at)
             options.add_option(
                 Option(
-                    t("dup.merge", number=dup.number, status=dup.status, when=when, why=why),
+                    t(
+                        "dup.merge",
+                        number=dup.number,
+                        status=self.tr.label("ticket_status", dup.status),
+                        when=when,
+                        why=why,
+                    ),
                     id=f"merge:{dup.number}",
                 )
             )

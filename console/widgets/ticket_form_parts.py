@@ -12,7 +12,7 @@ from textual import events
 from textual.widgets import Input, TextArea
 
 from console.services.intake import clean_text
-from console.services.ticket_desk import GateRefused
+from console.services.ticket_service import GateRefused
 from console.widgets.ticket_form_text import describe_problem
 from store.db import StoreError
 from store.lifecycle import LifecycleError

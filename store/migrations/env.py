@@ -2,7 +2,7 @@
 
 from alembic import context
 
-import store.rollups  # noqa: F401  (the roll-up tables join Base.metadata)
+import store.kpi.rollups  # noqa: F401  (the roll-up tables join Base.metadata)
 from store.models import Base
 
 target_metadata = Base.metadata

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,13 @@ from pyVoIP.VoIP import CallState
 
 from telephony import audio
 from telephony.device import DeviceUnavailable, SoundDeviceBridge
+from telephony.events import CallAnswered, CallEnded, CallOffered, Event, LineError
 from telephony.redact import mask_number
 from telephony.sip import message
 from telephony.sip.config import SipConfig
 from telephony.sip.outbound import Dialing, place_call
 from telephony.sip.phone import HotlineCall, HotlinePhone
+from telephony.sip.ports import EventSink
 
 log = structlog.get_logger(__name__)
 
@@ -29,15 +30,21 @@ class CommandError(Exception):
 
 
 class CallManager:
-    def __init__(self, cfg: SipConfig, emit: Callable[[dict[str, Any]], None]) -> None:
+    """The calls of one SIP worker: their sessions (media pump, recording, ring timeout) and the
+    commands from the host. It is the phone's ``CallHost`` and passes events on to ``sink``."""
+
+    def __init__(self, cfg: SipConfig, sink: EventSink) -> None:
         self.cfg = cfg
-        self.emit = emit
+        self.sink = sink
         self.calls: dict[str, HotlineCall] = {}
         self.dialing: dict[str, Dialing] = {}
         self._lock = threading.Lock()
         self.play_pcm = audio.read_wav_pcm16(Path(cfg.play_wav)) if cfg.play_wav else None
         self.device: SoundDeviceBridge | None = None  # the headset, opened at the first answer
-        self.phone = HotlinePhone(cfg, self)
+        self.phone = HotlinePhone(cfg, self, sink)
+
+    def emit(self, event: Event) -> None:
+        self.sink.emit(event)
 
     def player_for(self, call: HotlineCall) -> audio.AudioSource | None:
         """What an answered call sends: the headset when configured (and it opens), else the WAV."""
@@ -46,7 +53,7 @@ class CallManager:
                 try:
                     self.device = SoundDeviceBridge(self.cfg.audio_device).open()
                 except DeviceUnavailable as exc:
-                    self.emit({"event": "error", "message": str(exc), "call_id": call.our_id})
+                    self.emit(LineError(message=str(exc), call_id=call.our_id))
             if self.device is not None:
                 return self.device
         return audio.PcmPlayer(self.play_pcm) if self.play_pcm is not None else None
@@ -58,9 +65,7 @@ class CallManager:
         caller, display = message.user_and_display(call.raw_invite.get("from") or "")
         if call.state == CallState.RINGING:  # with pyVoIP's 1 s delay the caller may have gone already
             log.info("call_offered", call_id=call.our_id, caller=mask_number(caller))
-            self.emit(
-                {"event": "call_offered", "call_id": call.our_id, "caller": caller, "display_name": display}
-            )
+            self.emit(CallOffered(call_id=call.our_id, caller=caller, display_name=display))
         self.start_session(call)
 
     def start_session(self, call: HotlineCall) -> None:
@@ -102,12 +107,7 @@ class CallManager:
                 self.calls.pop(call.our_id, None)
             log.info("call_ended", call_id=call.our_id, reason=call.end_reason)
             self.emit(
-                {
-                    "event": "call_ended",
-                    "call_id": call.our_id,
-                    "reason": call.end_reason or "failed",
-                    "detail": call.end_detail,
-                }
+                CallEnded(call_id=call.our_id, reason=call.end_reason or "failed", detail=call.end_detail)
             )
 
     def _drain(
@@ -115,7 +115,7 @@ class CallManager:
     ) -> None:
         # the headset hears the call it speaks to, and nothing of a call on hold
         to_device = self.device if call.player is self.device and not call.held_locally else None
-        for rtp in call.RTPClients:
+        for rtp in call.rtp:
             while (frame := rtp.read_frame()) is not None:
                 if recorders:
                     recorders[0].write(frame)
@@ -139,7 +139,7 @@ class CallManager:
         if name == "dial":
             pending = Dialing(cmd["call_id"], str(cmd["number"]))
             self.dialing[pending.our_id] = pending
-            threading.Thread(target=place_call, args=(self, pending), name="dial", daemon=True).start()
+            threading.Thread(target=self._dial, args=(pending,), name="dial", daemon=True).start()
             return
         if name == "hangup" and cmd["call_id"] in self.dialing:
             self.dialing[cmd["call_id"]].cancel.set()
@@ -148,7 +148,7 @@ class CallManager:
         if name == "answer":
             call.player = self.player_for(call)
             call.answer()
-            self.emit({"event": "call_answered", "call_id": call.our_id, "codec": call.codec})
+            self.emit(CallAnswered(call_id=call.our_id, codec=call.codec))
         elif name == "reject":
             call.reject(int(cmd.get("code", 486)))
         elif name == "hangup":
@@ -159,12 +159,18 @@ class CallManager:
             digits = str(cmd["digits"])
             if not digits or not set(digits) <= DTMF_ALLOWED:
                 raise CommandError(f"bad DTMF digits {digits!r}")
-            for rtp in call.RTPClients:
+            for rtp in call.rtp:
                 rtp.dtmf_out.extend(digits.upper())
         elif name in ("hold", "resume", "blind_transfer", "attended_transfer"):
             threading.Thread(target=self._slow_command, args=(call, cmd), name=name, daemon=True).start()
         else:
             raise CommandError(f"{name} is not implemented yet")
+
+    def _dial(self, pending: Dialing) -> None:
+        try:
+            place_call(self.phone, pending)
+        finally:
+            self.dialing.pop(pending.our_id, None)
 
     def _slow_command(self, call: HotlineCall, cmd: dict[str, Any]) -> None:
         """Commands that wait for the far end, off the command thread; failures become error events."""
@@ -176,7 +182,7 @@ class CallManager:
             else:
                 call.set_hold(cmd["cmd"] == "hold")
         except Exception as exc:
-            self.emit({"event": "error", "message": f"{cmd['cmd']}: {exc}", "call_id": call.our_id})
+            self.emit(LineError(message=f"{cmd['cmd']}: {exc}", call_id=call.our_id))
 
     def stop(self) -> None:
         self.phone.stop()

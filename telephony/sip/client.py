@@ -17,19 +17,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import pyVoIP.VoIP  # noqa: F401  # first: importing pyVoIP.SIP alone is a circular-import error
 import structlog
 from pyVoIP import SIP
 from pyVoIP.VoIP.status import PhoneStatus
 
+from telephony.events import CallRejected, Registered, RegistrationFailed
 from telephony.redact import mask_number
 from telephony.sip import digest, message
 from telephony.sip.config import SipConfig
-
-if TYPE_CHECKING:
-    from telephony.sip.phone import HotlinePhone
+from telephony.sip.ports import EventSink, PhoneHooks
 
 log = structlog.get_logger(__name__)
 
@@ -37,8 +35,8 @@ T1 = 0.5
 KEEPALIVE_INTERVAL = 2.0  # seconds between OPTIONS pings to the registrar while registered
 KEEPALIVE_TIMEOUT = 1.5
 KEEPALIVE_RETRY = 1.0
+UNREGISTER_TIMEOUT = 4.0  # the un-REGISTER when stopping waits at most this (or register_timeout)
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY"
-Emit = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -65,20 +63,23 @@ def refresh_delay(granted: int) -> float:
 
 
 class HotlineSIPClient(SIP.SIPClient):
-    def __init__(self, cfg: SipConfig, phone: HotlinePhone, emit: Emit) -> None:
+    def __init__(self, cfg: SipConfig, phone: PhoneHooks, sink: EventSink) -> None:
         super().__init__(
             cfg.server,
             cfg.port,
             cfg.username,
             cfg.password,
-            phone=phone,
+            # pyVoIP reads .phone only in its own register()/deregister(), both replaced here; this
+            # class reaches the phone through ``self.hooks`` (PhoneHooks) instead
+            phone=None,  # type: ignore[arg-type]
             myIP=cfg.bind_ip,
             myPort=cfg.sip_port,
             callCallback=phone.callback,
             fatalCallback=phone.fatal,
         )
         self.cfg = cfg
-        self.emit = emit
+        self.hooks = phone
+        self.sink = sink
         self.default_expires = cfg.expires
         self.server_addr = (socket.gethostbyname(cfg.server), cfg.port)
         self.contact_uri = f"sip:{cfg.username}@{cfg.bind_ip}:{cfg.sip_port}"
@@ -121,8 +122,8 @@ class HotlineSIPClient(SIP.SIPClient):
         if not self.NSD:
             return
         self._stop.set()
-        if self.phone.get_status() == PhoneStatus.REGISTERED:
-            self.register_once(0)
+        if self.hooks.get_status() == PhoneStatus.REGISTERED:
+            self.register_once(0, timeout=min(self.cfg.register_timeout, UNREGISTER_TIMEOUT))
         self.NSD = False
         for th in self._threads:
             th.join(timeout=1.0)
@@ -164,7 +165,7 @@ class HotlineSIPClient(SIP.SIPClient):
             if msg.method != "ACK":
                 self.send(message.build_response(msg, 403, "Forbidden", to_tag=self.gen_tag()), addr)
             if msg.method == "INVITE":
-                self.emit({"event": "call_rejected", "source": source, "why": "not from registrar/proxy"})
+                self.sink.emit(CallRejected(source=source, why="not from registrar/proxy"))
             return None
         if not msg.is_request:
             return self._handle_response(msg)
@@ -190,7 +191,7 @@ class HotlineSIPClient(SIP.SIPClient):
         if waiter is not None:
             waiter.put(msg)
         elif method == "INVITE" and msg.status >= 200:
-            self.phone.on_invite_response(msg)
+            self.hooks.on_invite_response(msg)
         else:
             log.debug("sip_stray_response", status=msg.status, method=method)
 
@@ -203,7 +204,7 @@ class HotlineSIPClient(SIP.SIPClient):
             self.send(message.build_response(msg, 200, "OK", to_tag=self.gen_tag(), extra=extra), msg.source)
             return
         if method == "CANCEL" and self.cfg.fix("cancel"):
-            found = self.phone.on_cancel(msg)
+            found = self.hooks.on_cancel(msg)
             code, reason = (200, "OK") if found else (481, "Call/Transaction Does Not Exist")
             self.send(message.build_response(msg, code, reason), msg.source)
             return
@@ -211,13 +212,13 @@ class HotlineSIPClient(SIP.SIPClient):
             pm = SIP.SIPMessage(message.for_pyvoip(msg))
             pm.hotline = msg  # type: ignore[attr-defined]  # the strict parse rides along
             if method == "BYE":
-                self.phone.on_bye(pm)
+                self.hooks.on_bye(pm)
                 self.send(message.build_response(msg, 200, "OK"), msg.source)
                 return
             self.parse_message(pm)
             return
         if method == "NOTIFY" and self.cfg.fix("options"):  # transfer progress (RFC 3515 §2.4.4)
-            known = msg.call_id in self.phone.calls
+            known = self.hooks.has_call(msg.call_id)
             code, reason = (200, "OK") if known else (481, "Call/Transaction Does Not Exist")
             self.send(message.build_response(msg, code, reason), msg.source)
             return
@@ -274,11 +275,12 @@ class HotlineSIPClient(SIP.SIPClient):
     def _register_request(self, cseq: int, expires: int, auth: tuple[str, str] | None) -> bytes:
         user, server = self.cfg.username, self.cfg.domain or self.cfg.server
         uri = f"sip:{server}" if self.cfg.port == 5060 else f"sip:{server}:{self.cfg.port}"
+        aor = message.format_name_addr(self.cfg.display_name, f"sip:{user}@{server}")
         lines = [
             f"REGISTER {uri} SIP/2.0",
             f"Via: {self.new_via()}",
             "Max-Forwards: 70",
-            f"From: <sip:{user}@{server}>;tag={self.tagLibrary['register']}",
+            f"From: {aor};tag={self.tagLibrary['register']}",
             f"To: <sip:{user}@{server}>",
             f"Call-ID: {self.reg_call_id}",
             f"CSeq: {cseq} REGISTER",
@@ -292,13 +294,18 @@ class HotlineSIPClient(SIP.SIPClient):
         lines.append("Content-Length: 0")
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
-    def register_once(self, expires: int) -> RegisterResult:
+    def register_once(self, expires: int, timeout: float | None = None) -> RegisterResult:
+        """One registration (with its digest round); each REGISTER waits ``timeout`` (default: the
+        configured ``register_timeout``) for the registrar's final answer."""
         uri = f"sip:{self.cfg.server}" if self.cfg.port == 5060 else f"sip:{self.cfg.server}:{self.cfg.port}"
+        wait = self.cfg.register_timeout if timeout is None else timeout
         auth: tuple[str, str] | None = None
         for _attempt in range(2):
-            resp = self.transaction(
-                lambda c, a=auth: self._register_request(c, expires, a), self.reg_call_id, "REGISTER", 4.0
-            )
+
+            def build(cseq: int, a: tuple[str, str] | None = auth) -> bytes:
+                return self._register_request(cseq, expires, a)
+
+            resp = self.transaction(build, self.reg_call_id, "REGISTER", wait)
             if resp is None:
                 return RegisterResult(False, why="no answer from registrar")
             if resp.status in (401, 407) and auth is None:
@@ -346,15 +353,15 @@ class HotlineSIPClient(SIP.SIPClient):
             return False
 
     def _registered(self, result: RegisterResult) -> None:
-        self.phone._status = PhoneStatus.REGISTERED
+        self.hooks.set_status(PhoneStatus.REGISTERED)
         self.granted_expires = result.expires
         log.info("sip_registered", user=mask_number(self.cfg.username), expires=result.expires)
-        self.emit({"event": "registered", "expires": result.expires})
+        self.sink.emit(Registered(expires=result.expires))
 
     def _failed(self, why: str) -> None:
-        self.phone._status = PhoneStatus.FAILED
+        self.hooks.set_status(PhoneStatus.FAILED)
         log.warning("sip_registration_failed", why=why)
-        self.emit({"event": "registration_failed", "why": why})
+        self.sink.emit(RegistrationFailed(why=why))
 
     def _watch(self, refresh_in: float) -> None:
         """Until the refresh is due: ping the registrar; if it stops answering (PBX restart, which
@@ -373,7 +380,7 @@ class HotlineSIPClient(SIP.SIPClient):
     def registration_loop(self) -> None:
         backoff = 1.0
         while not self._stop.is_set():
-            self.phone._status = PhoneStatus.REGISTERING
+            self.hooks.set_status(PhoneStatus.REGISTERING)
             try:
                 result = self.register_once(self.cfg.expires)
             except OSError as exc:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Codec = Literal["PCMA", "PCMU"]
+DtmfMode = Literal["rfc4733", "inband"]
+CODECS: tuple[Codec, ...] = ("PCMA", "PCMU")
 
 # Each workaround of a pyVoIP 1.6.8 defect (see research/pyvoip.md) can be switched off one by one,
 # so every rig test can be shown to fail on plain pyVoIP behaviour.
@@ -40,12 +44,24 @@ class SipConfig:
     rtp_port_min: int = 20000
     rtp_port_max: int = 20999
     expires: int = 300
+    register_timeout: float = 10.0  # seconds a REGISTER waits for the registrar's final answer
+    display_name: str = ""  # the From display name of our REGISTER and outbound INVITEs
+    codecs: tuple[Codec, ...] = CODECS  # our preference, first = best, in our SDP offer and answer
+    dtmf_mode: DtmfMode = "rfc4733"  # how digits are sent and received
     max_ringing_s: float = 120.0
     record_dir: str | None = None
     play_wav: str | None = None
     audio_device: str | None = None  # the local sound device ("default" or a name/index); needs [audio]
     log_level: str = "info"
     disabled_fixes: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.codecs or not set(self.codecs) <= set(CODECS):
+            raise ValueError(f"codecs: expected some of {', '.join(CODECS)}, got {self.codecs!r}")
+        if self.dtmf_mode not in ("rfc4733", "inband"):
+            raise ValueError(f"dtmf_mode: expected rfc4733 or inband, got {self.dtmf_mode!r}")
+        if self.register_timeout <= 0:
+            raise ValueError(f"register_timeout: expected seconds > 0, got {self.register_timeout!r}")
 
     def fix(self, name: str) -> bool:
         """Is the workaround ``name`` active?"""
@@ -56,8 +72,15 @@ class SipConfig:
     def to_wire(self) -> dict[str, Any]:
         d = asdict(self)
         d["disabled_fixes"] = sorted(self.disabled_fixes)
+        d["codecs"] = list(self.codecs)
         return d
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> SipConfig:
-        return cls(**{**d, "disabled_fixes": frozenset(d.get("disabled_fixes", ()))})
+        return cls(
+            **{
+                **d,
+                "disabled_fixes": frozenset(d.get("disabled_fixes", ())),
+                "codecs": tuple(d.get("codecs", CODECS)),
+            }
+        )

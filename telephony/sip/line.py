@@ -1,14 +1,15 @@
 """``SipLine``: the host side of the SIP worker process.
 
 pyVoIP runs in a child process (multiprocessing ``spawn``), so its threads, prints, hangs and leaks
-can neither freeze nor grow the console. This side turns the worker's dicts into typed events on
-an injectable clock, keeps the call history, and restarts the worker when it dies (calls that were
+can neither freeze nor grow the console. This side stamps the worker's typed events with an
+injectable clock, keeps the call history, and restarts the worker when it dies (calls that were
 up are reported ended with reason ``failed``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import threading
 import time
@@ -27,11 +28,11 @@ from telephony.events import (
     Event,
     EventCallback,
     LineError,
-    event_from_dict,
     monotonic_clock,
 )
 from telephony.line import LineCommandError
 from telephony.sip.config import SipConfig
+from telephony.sip.wire import Control, LogValue
 
 log = structlog.get_logger(__name__)
 worker_log = structlog.get_logger("telephony.sip.worker")
@@ -123,18 +124,20 @@ class SipLine:
                     msg = conn.recv()
                 except (EOFError, OSError):
                     break
-                if msg["event"] == "_stopped":
-                    break
-                if msg["event"] == "_pong":
-                    self._last_pong = time.monotonic()
+                if isinstance(msg, Control):
+                    if msg.kind == "stopped":
+                        break
+                    if msg.kind == "pong":
+                        self._last_pong = time.monotonic()
+                    elif msg.kind == "log":
+                        self._log_worker_record(dict(msg.record))
+                    elif msg.kind == "fatal":
+                        fatal = True
                     continue
-                if msg["event"] == "_log":
-                    self._log_worker_record(msg["record"])
-                    continue
-                if msg["event"] == "_fatal":
-                    fatal = True
-                    continue
-                self._deliver(event_from_dict(msg, self.clock()))
+                if isinstance(msg, Event):
+                    self._deliver(dataclasses.replace(msg, t=self.clock()))
+                else:
+                    log.warning("sip_worker_unknown_message", kind=type(msg).__name__)
             if self._proc is not None:
                 self._proc.join(2.0)
             if self._stopping.is_set():
@@ -155,7 +158,7 @@ class SipLine:
             self._spawn()
 
     @staticmethod
-    def _log_worker_record(record: dict[str, Any]) -> None:
+    def _log_worker_record(record: dict[str, LogValue]) -> None:
         level = str(record.pop("level", "info"))
         name = str(record.pop("event", "sip_worker_log"))
         getattr(worker_log, level if level in ("debug", "info", "warning", "error", "critical") else "info")(

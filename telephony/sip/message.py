@@ -92,7 +92,9 @@ class SipMessage:
 
 def _split_commas(value: str) -> list[str]:
     """Split a header value on commas outside quotes and <...> (for Via, Contact, ...)."""
-    parts, depth, quoted, cur = [], 0, False, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth, quoted = 0, False
     for ch in value:
         if ch == '"':
             quoted = not quoted
@@ -124,7 +126,8 @@ def parse(data: bytes, source: tuple[str, int] | None = None) -> SipMessage:
     except UnicodeDecodeError as exc:
         raise SipSyntaxError("headers are not UTF-8") from exc
     lines = text.replace("\r\n", "\n").split("\n")
-    start, raw_headers = lines[0].strip(), []
+    start = lines[0].strip()
+    raw_headers: list[str] = []
     for line in lines[1:]:
         if line[:1] in (" ", "\t") and raw_headers:  # folded continuation line
             raw_headers[-1] += " " + line.strip()
@@ -222,6 +225,15 @@ def uri_of(name_addr: str) -> str:
     if "<" in name_addr:
         return name_addr.split("<", 1)[1].split(">", 1)[0]
     return name_addr.split(";", 1)[0].strip()
+
+
+def format_name_addr(display_name: str, uri: str) -> str:
+    """``"Display" <uri>`` (RFC 3261 §25.1 quoted-string: backslash before ``"`` and ``\\``), or
+    ``<uri>`` without a display name."""
+    if not display_name:
+        return f"<{uri}>"
+    quoted = display_name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{uri}>'
 
 
 def user_and_display(name_addr: str) -> tuple[str, str]:

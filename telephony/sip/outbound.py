@@ -14,25 +14,21 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import pyVoIP.VoIP  # noqa: F401  # first: importing pyVoIP.SIP alone is a circular-import error
 import structlog
-from pyVoIP import RTP, SIP
+from pyVoIP import SIP
 from pyVoIP.VoIP import CallState
 
+from telephony.events import CallAnswered, CallEnded, CallRinging, EndReason
 from telephony.redact import mask_number
 from telephony.sip import dialog, digest, message, sdp
 from telephony.sip.client import T1
-from telephony.sip.phone import HotlineCall
-
-if TYPE_CHECKING:
-    from telephony.sip.calls import CallManager
+from telephony.sip.phone import HotlineCall, HotlinePhone, offer_payloads
 
 log = structlog.get_logger(__name__)
 
 TIMER_B = 32.0  # no provisional answer at all: give up (RFC 3261 17.1.1.2)
-OFFER = {0: "PCMU", 8: "PCMA", 101: "telephone-event"}
 REJECTED = {486, 600, 603}
 
 
@@ -49,9 +45,9 @@ class _Invite:
     """One INVITE (and its CANCEL / non-2xx ACK), as sent."""
 
     def __init__(
-        self, mgr: CallManager, call_id: str, local: str, target: str, body: bytes, auth: str | None
+        self, phone: HotlinePhone, call_id: str, local: str, target: str, body: bytes, auth: str | None
     ) -> None:
-        sip = mgr.phone.sip
+        sip = phone.sip
         self.cseq = sip.next_cseq()
         self.via = sip.new_via()
         self.target, self.local, self.call_id = target, local, call_id
@@ -92,39 +88,36 @@ class _Invite:
         return self._simple("ACK", resp.get("to") or f"<{self.target}>")
 
 
-def place_call(mgr: CallManager, pending: Dialing) -> None:
+def place_call(phone: HotlinePhone, pending: Dialing) -> None:
     """Runs on its own thread until the call is answered or has failed (then call_ended)."""
     try:
-        _place_call(mgr, pending)
+        _place_call(phone, pending)
     except Exception as exc:
         log.exception("dial_failed", call_id=pending.our_id)
-        mgr.emit({"event": "call_ended", "call_id": pending.our_id, "reason": "failed", "detail": repr(exc)})
-    finally:
-        mgr.dialing.pop(pending.our_id, None)
+        phone.sink.emit(CallEnded(call_id=pending.our_id, reason="failed", detail=repr(exc)))
 
 
-def _place_call(mgr: CallManager, pending: Dialing) -> None:
-    cfg, phone = mgr.cfg, mgr.phone
-    sip = phone.sip
+def _place_call(phone: HotlinePhone, pending: Dialing) -> None:
+    cfg, sip = phone.cfg, phone.sip
     domain = cfg.domain or cfg.server
     target = f"sip:{pending.number}@{domain}" + ("" if cfg.port == 5060 else f":{cfg.port}")
     call_id = sip.gen_call_id()
     tag = sip.gen_tag()
     sip.tagLibrary[call_id] = tag
-    local = f"<sip:{cfg.username}@{domain}>;tag={tag}"
+    local = f"{message.format_name_addr(cfg.display_name, f'sip:{cfg.username}@{domain}')};tag={tag}"
     port = phone.request_port()
     sess = random.randint(1, 2**31)
-    body = sdp.build_audio_sdp(cfg.bind_ip, port, str(sess), sess + 2, OFFER, origin_user="pyVoIP")
+    offer = {pt: str(p) for pt, p in offer_payloads(cfg).items()}
+    body = sdp.build_audio_sdp(cfg.bind_ip, port, str(sess), sess + 2, offer, origin_user="pyVoIP")
     log.info("dialing", call_id=pending.our_id, number=mask_number(pending.number))
     auth: str | None = None
-    cancelled = False
-    for _attempt in range(2):
-        inv = _Invite(mgr, call_id, local, target, body, auth)
-        final, cancelled = _run_invite(mgr, inv, pending)
+    while True:  # at most twice: the second INVITE carries credentials, and is not challenged again
+        inv = _Invite(phone, call_id, local, target, body, auth)
+        final, cancelled = _run_invite(phone, inv, pending)
         if final is None:
-            _release_port(phone, port)
+            phone.release_port(port)
             why = "cancelled while ringing" if cancelled else "no answer from the proxy"
-            return _ended(mgr, pending, "local_hangup" if cancelled else "failed", why)
+            return _ended(phone, pending, "local_hangup" if cancelled else "failed", why)
         if final.status >= 300:
             sip.send(inv.ack_failure(final))
         if final.status in (401, 407) and auth is None and not cancelled:
@@ -136,18 +129,20 @@ def _place_call(mgr: CallManager, pending: Dialing) -> None:
             auth = f"{'Authorization' if final.status == 401 else 'Proxy-Authorization'}: {value}"
             continue
         if 200 <= final.status < 300:
-            return _answered(mgr, pending, inv, final, port, sess)
+            return _answered(phone, pending, inv, final, port, sess)
         break
-    _release_port(phone, port)
+    phone.release_port(port)
     detail = f"{final.status} {final.reason}"
     if cancelled:
-        return _ended(mgr, pending, "local_hangup", f"cancelled while ringing ({detail})")
-    return _ended(mgr, pending, "rejected" if final.status in REJECTED else "failed", detail)
+        return _ended(phone, pending, "local_hangup", f"cancelled while ringing ({detail})")
+    return _ended(phone, pending, "rejected" if final.status in REJECTED else "failed", detail)
 
 
-def _run_invite(mgr: CallManager, inv: _Invite, pending: Dialing) -> tuple[message.SipMessage | None, bool]:
+def _run_invite(
+    phone: HotlinePhone, inv: _Invite, pending: Dialing
+) -> tuple[message.SipMessage | None, bool]:
     """Send, retransmit until a provisional answer, CANCEL on request or ring timeout; -> final, cancelled."""
-    sip = mgr.phone.sip
+    sip = phone.sip
     key = (inv.call_id, inv.cseq, "INVITE")
     q = sip.open_waiter(key)
     start = time.monotonic()
@@ -158,7 +153,7 @@ def _run_invite(mgr: CallManager, inv: _Invite, pending: Dialing) -> tuple[messa
         sip.send(inv.data)
         while True:
             now = time.monotonic()
-            if now - start > mgr.cfg.max_ringing_s:
+            if now - start > phone.cfg.max_ringing_s:
                 pending.cancel.set()
             if pending.cancel.is_set() and provisional and cancel_sent_at is None:
                 sip.send(inv.cancel())
@@ -180,7 +175,7 @@ def _run_invite(mgr: CallManager, inv: _Invite, pending: Dialing) -> tuple[messa
                 provisional = True
                 if resp.status in (180, 183) and not rang:
                     rang = True
-                    mgr.emit({"event": "call_ringing", "call_id": pending.our_id, "callee": pending.number})
+                    phone.sink.emit(CallRinging(call_id=pending.our_id, callee=pending.number))
                 continue
             return resp, cancel_sent_at is not None
     finally:
@@ -188,12 +183,12 @@ def _run_invite(mgr: CallManager, inv: _Invite, pending: Dialing) -> tuple[messa
 
 
 def _answered(
-    mgr: CallManager, pending: Dialing, inv: _Invite, ok: message.SipMessage, port: int, sess: int
+    phone: HotlinePhone, pending: Dialing, inv: _Invite, ok: message.SipMessage, port: int, sess: int
 ) -> None:
-    phone = mgr.phone
+    host = phone.host
     request = SIP.SIPMessage(inv.data)
-    ms = {port: {0: RTP.PayloadType.PCMU, 8: RTP.PayloadType.PCMA, 101: RTP.PayloadType.EVENT}}
-    call = HotlineCall(phone, CallState.DIALING, request, sess, mgr.cfg.bind_ip, ms=ms, sendmode="sendrecv")
+    ms = {port: offer_payloads(phone.cfg)}
+    call = HotlineCall(phone, CallState.DIALING, request, sess, phone.cfg.bind_ip, ms=ms, sendmode="sendrecv")
     call.our_id = pending.our_id
     call.dialog = dialog.uac_dialog(inv.local, ok)
     call.ack = call.dialog.request("ACK", inv.cseq, phone.sip.new_via())
@@ -201,21 +196,15 @@ def _answered(
     phone.sip.send(call.ack)  # right away: the 2xx is retransmitted until it arrives
     if pending.cancel.is_set():  # hung up while the 200 OK was on its way
         call.state = CallState.ANSWERED
-        mgr.start_session(call)
+        host.start_session(call)
         call.hangup()
         return
     call.answered(SIP.SIPMessage(message.for_pyvoip(ok)))
-    call.player = mgr.player_for(call)
-    mgr.start_session(call)
-    mgr.emit({"event": "call_answered", "call_id": call.our_id, "codec": call.codec})
+    call.player = host.player_for(call)
+    host.start_session(call)
+    phone.sink.emit(CallAnswered(call_id=call.our_id, codec=call.codec))
 
 
-def _ended(mgr: CallManager, pending: Dialing, reason: str, detail: str) -> None:
+def _ended(phone: HotlinePhone, pending: Dialing, reason: EndReason, detail: str) -> None:
     log.info("dial_ended", call_id=pending.our_id, reason=reason, detail=detail)
-    mgr.emit({"event": "call_ended", "call_id": pending.our_id, "reason": reason, "detail": detail})
-
-
-def _release_port(phone: object, port: int) -> None:
-    with phone.portsLock:  # type: ignore[attr-defined]
-        if port in phone.assignedPorts:  # type: ignore[attr-defined]
-            phone.assignedPorts.remove(port)  # type: ignore[attr-defined]
+    phone.sink.emit(CallEnded(call_id=pending.our_id, reason=reason, detail=detail))

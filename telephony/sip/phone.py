@@ -10,7 +10,7 @@ import random
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyVoIP.VoIP  # noqa: F401  # first: importing pyVoIP.SIP alone is a circular-import error
 import structlog
@@ -18,13 +18,12 @@ from pyVoIP import RTP, SIP
 from pyVoIP.VoIP import CallState, InvalidStateError, PhoneStatus, VoIPCall, VoIPPhone
 
 from telephony import audio
+from telephony.events import CallHeld, CallRejected, CallResumed, CallTransferred, Dtmf, EndReason
 from telephony.sip import dialog, message, sdp
 from telephony.sip.client import HotlineSIPClient
 from telephony.sip.config import SipConfig
+from telephony.sip.ports import CallHost, EventSink
 from telephony.sip.rtp import HotlineRTPClient
-
-if TYPE_CHECKING:
-    from telephony.sip.calls import CallManager
 
 log = structlog.get_logger(__name__)
 
@@ -46,12 +45,46 @@ def raw_of(request: SIP.SIPMessage) -> message.SipMessage:
     return raw if raw is not None else message.parse(request.raw)
 
 
+def our_payloads(cfg: SipConfig, available: dict[int, RTP.PayloadType]) -> dict[int, RTP.PayloadType]:
+    """The payloads of ``available`` we use, in our order: ``cfg.codecs`` first to last, then
+    telephone-event when DTMF goes by RFC 4733. pyVoIP answers and sends in the offerer's order;
+    an answer's order is the answerer's preference (RFC 3264 §6.1), and RTPClient sends the first."""
+    audio_pts = sorted(
+        (pt for pt, p in available.items() if str(p) in cfg.codecs),
+        key=lambda pt: cfg.codecs.index(str(available[pt])),
+    )
+    if not audio_pts:  # nothing of ours: the 'codecs' fix refused the call already, or it is off
+        return available
+    events = [pt for pt, p in available.items() if p == RTP.PayloadType.EVENT]
+    chosen = audio_pts + (events if cfg.dtmf_mode == "rfc4733" else [])
+    return {pt: available[pt] for pt in chosen}
+
+
+def offer_payloads(cfg: SipConfig) -> dict[int, RTP.PayloadType]:
+    """The payloads of our own offer (outbound calls), in our order."""
+    every = {8: RTP.PayloadType.PCMA, 0: RTP.PayloadType.PCMU, 101: RTP.PayloadType.EVENT}
+    return our_payloads(cfg, every)
+
+
 class HotlineCall(VoIPCall):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    # narrower than pyVoIP's declarations: a HotlineCall only ever lives on a HotlinePhone
+    phone: HotlinePhone
+    sip: HotlineSIPClient
+
+    def __init__(
+        self,
+        phone: HotlinePhone,
+        callstate: CallState,
+        request: SIP.SIPMessage,
+        session_id: int,
+        myIP: str,
+        ms: dict[int, dict[int, RTP.PayloadType]] | None = None,
+        sendmode: str = "sendonly",
+    ) -> None:
         self.our_id = uuid.uuid4().hex
         self.lock = threading.RLock()
         self.ended = threading.Event()
-        self.end_reason: str | None = None
+        self.end_reason: EndReason | None = None
         self.end_detail = ""
         self.muted = False
         self.held_by_remote = False
@@ -61,8 +94,10 @@ class HotlineCall(VoIPCall):
         self.ack: bytes | None = None  # our ACK of an outbound call's 2xx, re-sent on 2xx retransmits
         self.bye_done = threading.Event()
         self.ringing_since = time.monotonic()
-        super().__init__(*args, **kwargs)
-        self.cfg: SipConfig = self.phone.cfg
+        self.cfg: SipConfig = phone.cfg
+        self.sink: EventSink = phone.sink
+        # pyVoIP types ``ms`` as payload -> codec, but a DIALING call's media are port -> that map
+        super().__init__(phone, callstate, request, session_id, myIP, ms=ms, sendmode=sendmode)  # type: ignore[arg-type]
         self.sdp_version = int(self.session_id) + 2  # what pyVoIP put in the o= line of its 200 OK
         self.raw_invite = raw_of(self.request)
         self.source = self.raw_invite.source or self.sip.server_addr
@@ -71,6 +106,11 @@ class HotlineCall(VoIPCall):
         self.dialog = dialog.uas_dialog(self.raw_invite, self.sip.tagLibrary.get(self.call_id, ""))
 
     # -- media -----------------------------------------------------------------------------------
+    @property
+    def rtp(self) -> list[HotlineRTPClient]:
+        """Our RTP clients (``create_rtp_clients`` makes only these; pyVoIP types its list by the base)."""
+        return [c for c in self.RTPClients if isinstance(c, HotlineRTPClient)]
+
     def create_rtp_clients(
         self,
         codecs: dict[int, RTP.PayloadType],
@@ -80,10 +120,11 @@ class HotlineCall(VoIPCall):
         baseport: int,
     ) -> None:
         self.assignedPorts[port] = codecs  # pyVoIP forgets the port of incoming calls: never freed
+        assoc = our_payloads(self.cfg, codecs)
         for ii in range(len(request.body["c"])):
             self.RTPClients.append(
                 HotlineRTPClient(
-                    codecs,
+                    assoc,
                     ip,
                     port,
                     request.body["c"][ii]["address"],
@@ -91,12 +132,13 @@ class HotlineCall(VoIPCall):
                     self.sendmode,
                     on_dtmf=self.dtmf_callback,
                     next_frame=self.next_tx_frame,
-                    fix=self.phone.cfg.fix,
+                    fix=self.cfg.fix,
+                    dtmf_mode=self.cfg.dtmf_mode,
                 )
             )
 
     def dtmf_callback(self, code: str) -> None:
-        self.phone.manager.emit({"event": "dtmf", "call_id": self.our_id, "digit": code})
+        self.sink.emit(Dtmf(call_id=self.our_id, digit=code))
 
     def next_tx_frame(self) -> bytes:
         if self.muted or self.held_by_remote or self.held_locally or self.player is None:
@@ -108,7 +150,7 @@ class HotlineCall(VoIPCall):
         return str(self.RTPClients[0].preference) if self.RTPClients else ""
 
     # -- state changes ---------------------------------------------------------------------------
-    def _end(self, reason: str, detail: str = "") -> None:
+    def _end(self, reason: EndReason, detail: str = "") -> None:
         self.state = CallState.ENDED
         if self.end_reason is None:
             self.end_reason, self.end_detail = reason, detail
@@ -173,7 +215,7 @@ class HotlineCall(VoIPCall):
             was_held = self.held_by_remote
             if offer is not None:
                 self.held_by_remote = offer.on_hold
-                for c in self.RTPClients:
+                for c in self.rtp:
                     if offer.address and offer.address != "0.0.0.0":
                         c.outIP, c.outPort = offer.address, offer.port
                     c.sending = direction in ("sendrecv", "sendonly")
@@ -184,9 +226,9 @@ class HotlineCall(VoIPCall):
                 message.build_response(reinvite, 200, "OK", to_tag=tag, extra=extra, body=body), self.source
             )
         if self.held_by_remote and not was_held:
-            self.phone.manager.emit({"event": "call_held", "call_id": self.our_id, "by": "remote"})
+            self.sink.emit(CallHeld(call_id=self.our_id, by="remote"))
         elif was_held and not self.held_by_remote:
-            self.phone.manager.emit({"event": "call_resumed", "call_id": self.our_id, "by": "remote"})
+            self.sink.emit(CallResumed(call_id=self.our_id, by="remote"))
 
     def _next_sdp(self, direction: str) -> bytes:
         """Our session description again, same port and codecs, next version (RFC 3264 §8)."""
@@ -236,8 +278,9 @@ class HotlineCall(VoIPCall):
             raise InvalidStateError(f"re-INVITE refused: {resp.status} {resp.reason}")
         self.sip.send(self.dialog.request("ACK", cseq, self.sip.new_via()))
         self.held_locally = on
-        event = "call_held" if on else "call_resumed"
-        self.phone.manager.emit({"event": event, "call_id": self.our_id, "by": "local"})
+        self.sink.emit(
+            CallHeld(call_id=self.our_id, by="local") if on else CallResumed(call_id=self.our_id, by="local")
+        )
 
     def blind_transfer(self, target: str) -> None:
         """REFER the far end to ``target`` (RFC 3515); on 202 Accepted our part is done: BYE."""
@@ -245,21 +288,7 @@ class HotlineCall(VoIPCall):
             raise InvalidStateError(f"call is {self.state.value}, not answered")
         domain = self.cfg.domain or self.cfg.server
         uri = target if target.startswith("sip:") else f"sip:{target}@{domain}"
-        extra = [
-            ("Refer-To", f"<{uri}>"),
-            ("Referred-By", f"<{self.sip.contact_uri}>"),
-            ("Contact", f"<{self.sip.contact_uri}>"),
-        ]
-        resp, _cseq, _via = self._in_dialog("REFER", extra)
-        if resp is None or resp.status >= 300:
-            why = f"{resp.status} {resp.reason}" if resp else "no answer"
-            raise InvalidStateError(f"transfer refused: {why}")
-        self.phone.manager.emit({"event": "call_transferred", "call_id": self.our_id, "target": target})
-        with self.lock:
-            if self.state == CallState.ANSWERED:
-                self.end_reason = "local_hangup"
-                self.end_detail = f"transferred to {target}"
-        self.hangup()
+        self._refer(uri, CallTransferred(call_id=self.our_id, target=target), f"transferred to {target}")
 
     def attended_transfer(self, consult: HotlineCall) -> None:
         """Connect our peer to the peer of ``consult`` (RFC 5589 §7): REFER with a Refer-To carrying
@@ -274,9 +303,18 @@ class HotlineCall(VoIPCall):
                 raise InvalidStateError(f"call {call.our_id} is {call.state.value}, not answered")
         if "replaces" not in self.dialog.peer_supports:
             raise InvalidStateError("the peer does not support Replaces; use a blind transfer")
-        target = consult.dialog.replaces_uri()
+        number = message.uri_of(consult.dialog.remote)
+        self._refer(
+            consult.dialog.replaces_uri(),
+            CallTransferred(call_id=self.our_id, target=number, replaces=consult.our_id),
+            f"transferred to {number} (replacing {consult.our_id})",
+        )
+
+    def _refer(self, refer_to: str, done: CallTransferred, detail: str) -> None:
+        """The common tail of both transfers: REFER in the dialog; when accepted, report ``done``
+        and hang up with ``detail`` as the end's reason."""
         extra = [
-            ("Refer-To", f"<{target}>"),
+            ("Refer-To", f"<{refer_to}>"),
             ("Referred-By", f"<{self.sip.contact_uri}>"),
             ("Contact", f"<{self.sip.contact_uri}>"),
         ]
@@ -284,19 +322,11 @@ class HotlineCall(VoIPCall):
         if resp is None or resp.status >= 300:
             why = f"{resp.status} {resp.reason}" if resp else "no answer"
             raise InvalidStateError(f"transfer refused: {why}")
-        number = message.uri_of(consult.dialog.remote)
-        self.phone.manager.emit(
-            {
-                "event": "call_transferred",
-                "call_id": self.our_id,
-                "target": number,
-                "replaces": consult.our_id,
-            }
-        )
+        self.sink.emit(done)
         with self.lock:
             if self.state == CallState.ANSWERED:
                 self.end_reason = "local_hangup"
-                self.end_detail = f"transferred to {number} (replacing {consult.our_id})"
+                self.end_detail = detail
         self.hangup()
 
     def _bye_request(self, cseq: int) -> bytes:
@@ -316,41 +346,42 @@ class HotlineCall(VoIPCall):
 
 
 class HotlinePhone(VoIPPhone):
-    def __init__(self, cfg: SipConfig, manager: CallManager) -> None:
+    def __init__(self, cfg: SipConfig, host: CallHost[HotlineCall], sink: EventSink) -> None:
         super().__init__(
             cfg.server,
             cfg.port,
             cfg.username,
             cfg.password,
             myIP=cfg.bind_ip,
-            callCallback=manager.on_new_call,
             sipPort=cfg.sip_port,
             rtpPortLow=cfg.rtp_port_min,
             rtpPortHigh=cfg.rtp_port_max,
         )
         self.cfg = cfg
-        self.manager = manager
-        self.sip: HotlineSIPClient = HotlineSIPClient(cfg, self, manager.emit)
+        self.host = host
+        self.sink = sink
+        self.sip: HotlineSIPClient = HotlineSIPClient(cfg, self, sink)
 
     def _callback_MSG_Invite(self, request: SIP.SIPMessage) -> None:
         call_id = request.headers["Call-ID"]
         if call_id in self.calls:  # re-INVITE: our RTP start() is idempotent, so no doubled streams
-            call = self.calls[call_id]
-            if call.state == CallState.ANSWERED:
-                if self.cfg.fix("reinvite") and isinstance(call, HotlineCall):
-                    call.on_reinvite(raw_of(request))
+            known = self.calls[call_id]
+            if known.state == CallState.ANSWERED:
+                if self.cfg.fix("reinvite") and isinstance(known, HotlineCall):
+                    known.on_reinvite(raw_of(request))
                 else:
-                    call.renegotiate(request)
+                    known.renegotiate(request)
             return
         raw = raw_of(request)
         source = raw.source or self.sip.server_addr
         offer = sdp.parse_audio(raw.body)
-        if self.cfg.fix("codecs") and (offer is None or offer.first_g711() is None):
-            why = "no PCMU/PCMA in offer: " + (",".join(offer.codec_names()) if offer else "no audio")
+        if self.cfg.fix("codecs") and (offer is None or offer.best_codec(self.cfg.codecs) is None):
+            ours = ",".join(self.cfg.codecs)
+            why = f"no {ours} in offer: " + (",".join(offer.codec_names()) if offer else "no audio")
             self.sip.send(
                 message.build_response(raw, 488, "Not Acceptable Here", to_tag=self.sip.gen_tag()), source
             )
-            self.manager.emit({"event": "call_rejected", "source": f"{source[0]}:{source[1]}", "why": why})
+            self.sink.emit(CallRejected(source=f"{source[0]}:{source[1]}", why=why))
             return
         tag = self.sip.gen_tag()
         self.sip.tagLibrary[call_id] = tag
@@ -361,18 +392,19 @@ class HotlinePhone(VoIPPhone):
             ringing = self.sip.gen_ringing(request).encode()  # sets its own tag
             self.sip.send(ringing, source)
         sess_id = random.randint(1, 2**31)
-        self._create_Call(request, sess_id)
-        call = self.calls[call_id]
+        call = self._incoming_call(request, sess_id)
         if self.cfg.fix("offer_delay"):
-            self.manager.on_new_call(call)
+            self.host.on_new_call(call)
         else:  # pyVoIP 1.6.8: threading.Timer(1, callCallback)
-            threading.Timer(1.0, self.manager.on_new_call, [call]).start()
+            threading.Timer(1.0, self.host.on_new_call, [call]).start()
 
     def _create_Call(self, request: SIP.SIPMessage, sess_id: int) -> None:
-        call_id = request.headers["Call-ID"]
-        self.calls[call_id] = HotlineCall(
-            self, CallState.RINGING, request, sess_id, self.myIP, sendmode=self.recvmode
-        )
+        self._incoming_call(request, sess_id)
+
+    def _incoming_call(self, request: SIP.SIPMessage, sess_id: int) -> HotlineCall:
+        call = HotlineCall(self, CallState.RINGING, request, sess_id, self.myIP, sendmode=self.recvmode)
+        self.calls[request.headers["Call-ID"]] = call
+        return call
 
     def _callback_MSG_Bye(self, request: SIP.SIPMessage) -> None:
         self.on_bye(request)
@@ -394,6 +426,18 @@ class HotlinePhone(VoIPPhone):
         call = self.calls.get(msg.call_id)
         if isinstance(call, HotlineCall) and call.ack is not None and 200 <= msg.status < 300:
             self.sip.send(call.ack)
+
+    def has_call(self, sip_call_id: str) -> bool:
+        return sip_call_id in self.calls
+
+    def set_status(self, status: PhoneStatus) -> None:
+        self._status = status
+
+    def release_port(self, port: int) -> None:
+        """Give back a port taken by ``request_port`` for a call that never came up."""
+        with self.portsLock:
+            if port in self.assignedPorts:
+                self.assignedPorts.remove(port)
 
     def release_call(self, call: HotlineCall) -> None:
         """Forget an ended call and free its RTP ports (pyVoIP keeps both until the range runs out)."""

@@ -3,8 +3,9 @@
 Replaces the parts of pyVoIP 1.6.8's RTP layer that break: 16-bit PCM frames pulled from a
 source instead of an unbounded send buffer, a bounded receive queue instead of a BytesIO that grows
 1.2 MiB a minute, a drift-free 20 ms send clock, sequence/timestamp wrap, a marker on the first
-packet, real A-law for PCMA, RFC 4733 DTMF sending, telephone-event bounds, packets from strangers
-dropped, and ``start()`` made idempotent so a re-INVITE cannot double the streams.
+packet, real A-law for PCMA, DTMF sent and received either as RFC 4733 telephone-events or in-band
+(``dtmf_mode``), telephone-event bounds, packets from strangers dropped, and ``start()`` made
+idempotent so a re-INVITE cannot double the streams.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import structlog
 from pyVoIP import RTP
 
 from telephony import audio
+from telephony.sip.config import DtmfMode
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +32,8 @@ DTMF_KEYS = "0123456789*#ABCD"
 RX_MAX_FRAMES = 50  # 1 s of received audio waiting for the recorder; older frames are dropped
 DTMF_MAX_PER_SECOND = 10  # a person presses at most a few keys a second; more is a flood, dropped
 PTIME = 0.020
+INBAND_TONE_S = 0.1  # in-band digits: 100 ms of dual tone, then 60 ms of silence
+INBAND_GAP_FRAMES = 3
 
 
 def telephone_event_packets(digit: str, volume: int = 10, frames: int = 5) -> list[tuple[bytes, bool, int]]:
@@ -69,9 +73,12 @@ class HotlineRTPClient(RTP.RTPClient):
         on_dtmf: Callable[[str], None],
         next_frame: Callable[[], bytes],
         fix: Callable[[str], bool],
+        dtmf_mode: DtmfMode = "rfc4733",
     ) -> None:
         super().__init__(assoc, in_ip, in_port, out_ip, out_port, sendrecv, dtmf=on_dtmf)
         self.fix = fix
+        self.dtmf_mode: DtmfMode = dtmf_mode
+        self.inband = audio.DtmfDetector() if dtmf_mode == "inband" else None
         self.next_frame = next_frame
         self.rx: deque[bytes] = deque(maxlen=RX_MAX_FRAMES)
         self.tx_log: deque[bytes] = deque(maxlen=RX_MAX_FRAMES)
@@ -142,26 +149,32 @@ class HotlineRTPClient(RTP.RTPClient):
         if packet[0] & 0x20 and payload:  # padding
             payload = payload[: -payload[-1]]
         kind = self.assoc.get(pt)
-        if kind == RTP.PayloadType.PCMU:
-            self.rx.append(audio.ulaw_decode(payload))
-        elif kind == RTP.PayloadType.PCMA:
-            self.rx.append(audio.alaw_decode(payload))
-        elif kind == RTP.PayloadType.EVENT:
+        if kind in (RTP.PayloadType.PCMU, RTP.PayloadType.PCMA):
+            pcm = audio.ulaw_decode(payload) if kind == RTP.PayloadType.PCMU else audio.alaw_decode(payload)
+            self.rx.append(pcm)
+            if self.inband is not None:
+                for key in self.inband.feed(pcm):
+                    self._digit(key)
+        elif kind == RTP.PayloadType.EVENT and self.dtmf_mode == "rfc4733":
             digit, _end = parse_telephone_event(payload, bounded=self.fix("dtmf_bounds"))
             # one digit per event: RFC 4733 repeats the same timestamp for every update and end packet
             if digit is not None and ts != self._last_event_ts:
                 self._last_event_ts = ts
-                now = time.monotonic()
-                while self._recent_digits and now - self._recent_digits[0] > 1.0:
-                    self._recent_digits.popleft()
-                if len(self._recent_digits) >= DTMF_MAX_PER_SECOND:
-                    self.dropped_dtmf += 1
-                    return
-                self._recent_digits.append(now)
-                if self.dtmf is not None:
-                    self.dtmf(digit)
+                self._digit(digit)
         else:
             raise RTP.RTPParseError(f"payload type {pt} not negotiated")
+
+    def _digit(self, digit: str) -> None:
+        """Report a received digit, unless the far end floods us with them."""
+        now = time.monotonic()
+        while self._recent_digits and now - self._recent_digits[0] > 1.0:
+            self._recent_digits.popleft()
+        if len(self._recent_digits) >= DTMF_MAX_PER_SECOND:
+            self.dropped_dtmf += 1
+            return
+        self._recent_digits.append(now)
+        if self.dtmf is not None:
+            self.dtmf(digit)
 
     def read_frame(self) -> bytes | None:
         try:
@@ -186,11 +199,19 @@ class HotlineRTPClient(RTP.RTPClient):
     def trans(self) -> None:
         first = True
         pending: list[tuple[bytes, bool, int]] = []
+        tones: list[bytes] = []  # in-band digits: the frames that replace the source's
         event_ts = 0
         next_at = time.monotonic()
         while self.NSD:
             frame = self.next_frame()
-            if not pending and self.dtmf_out and self.event_pt is not None:
+            if self.dtmf_mode == "inband":
+                if not tones and self.dtmf_out:
+                    digit = self.dtmf_out.popleft()
+                    tones = list(audio.frames(audio.dtmf_tone(digit, INBAND_TONE_S)))
+                    tones += [audio.SILENCE] * INBAND_GAP_FRAMES
+                if tones:
+                    frame = tones.pop(0)
+            elif not pending and self.dtmf_out and self.event_pt is not None:
                 pending = telephone_event_packets(self.dtmf_out.popleft())
                 event_ts = self.outTimestamp
             if pending:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 STATIC_CODECS = {"0": "PCMU", "8": "PCMA"}
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -23,6 +25,11 @@ class AudioOffer:
         """The first PCMU/PCMA in the offerer's order, as a name."""
         return next((n for n in self.codec_names() if n in ("PCMU", "PCMA")), None)
 
+    def best_codec(self, ours: Sequence[str]) -> str | None:
+        """Our most preferred codec (``ours``, best first) that the offer has too, as a name."""
+        offered = set(self.codec_names())
+        return next((name for name in ours if name in offered), None)
+
     @property
     def on_hold(self) -> bool:
         return self.direction in ("sendonly", "inactive") or self.address in ("0.0.0.0", "")
@@ -32,7 +39,7 @@ def parse_audio(body: bytes | str) -> AudioOffer | None:
     """The first audio m-line of an SDP body, or None when there is none."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     session_addr, session_dir = "", "sendrecv"
-    media: dict | None = None
+    media: dict[str, Any] | None = None
     for raw in text.replace("\r\n", "\n").split("\n"):
         line = raw.strip()
         if len(line) < 2 or line[1] != "=":

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from citybackend.app import BackendSettings, Service, _append_update, _Update, build_app
+from citybackend.app import BackendSettings, Service, build_app
+from citybackend.records import Update, append_update
 from citybackend.tables import create_engine
 from citybackend.tables import requests as requests_t
 
@@ -64,7 +65,7 @@ def test_a_cursor_reader_sees_every_update_of_concurrent_writers(pg_engine: sa.E
 
     def write(srid: int) -> None:
         for _ in range(PER_WRITER):
-            _append_update(pg_engine, _Update(srid, "accept", "", "department"))
+            append_update(pg_engine, Update(srid, "accept", "", "department"))
 
     writers = [threading.Thread(target=write, args=(i + 1,)) for i in range(WRITERS)]
     for t in writers:

@@ -10,9 +10,12 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from console.app import HotlineApp
+from console.bootstrap import SeatParts, build_app
 from console.config import Config
 from store import users
 from store.db import Store
+from store.sync import SyncThread
+from store.vocabulary import AgentState
 from telephony.sim import ManualScheduler, ScriptedCall, SimLine
 
 FIXED = dt.datetime(2026, 11, 28, 1, 30, tzinfo=dt.UTC)  # 09:30 in Anshan
@@ -66,13 +69,24 @@ def make_rig(
     *,
     config: Config | None = None,
     auto_login: str | None = None,
-    **kw: Any,
+    form: bool = False,
+    worklists: bool = False,
+    sync: SyncThread | None = None,
 ) -> Rig:
+    """The app as ``console.bootstrap`` builds it; the seat gets the ticket form and the worklists
+    only when asked (the call-flow tests see the form slot's placeholder)."""
     scheduler = ManualScheduler()
     line = SimLine(script, scheduler=scheduler)
     clock = Clock()
-    app = HotlineApp(
-        config or make_config(), store, line, now=clock, auto_login=auto_login, clock_interval=3600, **kw
+    app = build_app(
+        config or make_config(),
+        store,
+        line,
+        now=clock,
+        auto_login=auto_login,
+        parts=SeatParts(tickets=form, worklists=worklists),
+        sync=sync,
+        clock_interval=3600,
     )
     return Rig(store, line, scheduler, clock, app)
 
@@ -141,14 +155,14 @@ def plain(widget: Any) -> str:
 
 async def ring(rig: Rig, pilot: Any, after: float) -> str:
     """Once the desk is ready, let the line's clock run ``after`` s until a call rings; its id."""
-    await wait_until(pilot, lambda: rig.app.desk.status.state == "就绪")
+    await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.READY)
     rig.advance(after)
-    await wait_until(pilot, lambda: rig.app.desk.status.state == "振铃")
-    return rig.app.desk.current.call_id
+    await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.RINGING)
+    return rig.app.calls.current.call_id
 
 
 async def answer(rig: Rig, pilot: Any) -> None:
     """F5 and the line's answer."""
     await pilot.press("f5")
     rig.advance(0)
-    await wait_until(pilot, lambda: rig.app.desk.status.state == "通话中")
+    await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.TALKING)

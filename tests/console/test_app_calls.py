@@ -25,9 +25,10 @@ from sqlalchemy import select
 
 from console.screens.dialogs import ConsultDialog, DtmfDialog, PauseReasonDialog, TransferDialog
 from console.widgets.ringing import RingingPop
-from store import calls
+from store import calls, worklists
 from store.db import Store
 from store.models import AgentStateChange, Call
+from store.vocabulary import AgentState
 from telephony.events import CallEnded, RegistrationFailed
 from telephony.sim import ScriptedCall
 
@@ -47,7 +48,7 @@ def _call(store: Store, call_id: str) -> Call:
 
 def _flush(rig) -> None:  # type: ignore[no-untyped-def]
     rig.app.call_log.flush()
-    rig.app.desk.writer.flush()
+    rig.app.calls.writer.flush()
 
 
 def _pop_text(rig) -> str:  # type: ignore[no-untyped-def]
@@ -77,13 +78,13 @@ async def test_ring_history_answer_hold_mute_dtmf_hangup_wrapup_ready(sqlite_sto
 
         await pilot.press("f6")
         rig.advance(0)
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "保持")
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.HELD)
         await pilot.press("f6")
         rig.advance(0)
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "通话中")
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.TALKING)
 
         await pilot.press("f4")
-        assert rig.app.desk.current.muted and rig.line.calls[call_id].muted
+        assert rig.app.calls.current.muted and rig.line.calls[call_id].muted
         await pilot.press("f12")
         await wait_until(pilot, lambda: isinstance(rig.app.screen, DtmfDialog))
         await pilot.press("1", "2", "#", "enter", "escape")
@@ -91,10 +92,10 @@ async def test_ring_history_answer_hold_mute_dtmf_hangup_wrapup_ready(sqlite_sto
 
         await pilot.press("f8")
         rig.advance(0)
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.WRAP_UP)
         assert desk_of(rig).query_one("#wrapup").has_class("active")
         await pilot.press("down", "enter")  # 咨询已答复
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "就绪")
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.READY)
         _flush(rig)
     kinds = _events(sqlite_store, call_id)
     for kind in ("offered", "answered", "held", "resumed", "muted", "dtmf_sent", "ended"):
@@ -103,7 +104,16 @@ async def test_ring_history_answer_hold_mute_dtmf_hangup_wrapup_ready(sqlite_sto
     assert stored.end_reason == "local_hangup" and stored.disposition == "咨询已答复"
     with sqlite_store.read() as s:
         states = [r.state for r in s.scalars(select(AgentStateChange).order_by(AgentStateChange.id))]
-    assert states == ["就绪", "振铃", "通话中", "保持", "通话中", "话后整理", "就绪", "离线"]
+    assert states == [
+        AgentState.READY,
+        AgentState.RINGING,
+        AgentState.TALKING,
+        AgentState.HELD,
+        AgentState.TALKING,
+        AgentState.WRAP_UP,
+        AgentState.READY,
+        AgentState.OFFLINE,
+    ]
 
 
 async def test_blind_transfer_to_119_then_wrapup_timer_and_pause_asked_during_call(
@@ -117,16 +127,16 @@ async def test_blind_transfer_to_119_then_wrapup_timer_and_pause_asked_during_ca
         await pilot.press("f9")  # ready -> not ready: asks for a reason, applied after the call
         await wait_until(pilot, lambda: isinstance(rig.app.screen, PauseReasonDialog))
         await pilot.press("down", "enter")  # 用餐
-        assert rig.app.desk.pending_pause == "用餐"
+        assert rig.app.calls.pending_pause == "用餐"
         await pilot.press("f7")
         await wait_until(pilot, lambda: isinstance(rig.app.screen, TransferDialog))
         await pilot.press("2")  # 119
         rig.advance(0)
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
-        assert rig.app.desk.last_call.transfers == ["119"]
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.WRAP_UP)
+        assert rig.app.calls.last_call.transfers == ["119"]
         rig.clock.advance(31)  # [ui] wrapup_seconds = 30
         desk_of(rig).tick()
-        assert (rig.app.desk.status.state, rig.app.desk.status.reason) == ("示忙", "用餐")
+        assert (rig.app.calls.status.state, rig.app.calls.status.reason) == (AgentState.PAUSED, "用餐")
         _flush(rig)
     kinds = _events(sqlite_store, call_id)
     assert "transfer_requested" in kinds and "transferred" in kinds
@@ -139,14 +149,14 @@ async def consult_120_and_transfer(rig, pilot) -> None:  # type: ignore[no-untyp
     await wait_until(pilot, lambda: isinstance(rig.app.screen, TransferDialog))
     await pilot.press("down", "down", "ctrl+o")  # 120, consult first
     rig.advance(0)
-    await wait_until(pilot, lambda: rig.app.desk.status.state == "保持")
+    await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.HELD)
     rig.advance(0.6)  # the consulted party answers
-    await wait_until(pilot, lambda: rig.app.desk.current.consult_up)
+    await wait_until(pilot, lambda: (consult := rig.app.calls.current.consult) is not None and consult.up)
     await pilot.press("f7")
     await wait_until(pilot, lambda: isinstance(rig.app.screen, ConsultDialog))
     await pilot.press("enter")  # complete
     rig.advance(0)
-    await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
+    await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.WRAP_UP)
 
 
 async def test_attended_transfer_consults_then_completes(sqlite_store: Store) -> None:
@@ -170,20 +180,20 @@ async def test_caller_hangs_up_while_ringing_and_a_waiting_call_rings_next(sqlit
     ]
     rig = make_rig(sqlite_store, script, auto_login="wang")
     async with rig.app.run_test(size=(140, 40)) as pilot:
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "就绪")
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.READY)
         rig.advance(2.0)
-        await wait_until(pilot, lambda: len(rig.app.desk.waiting) == 1)
-        first = rig.app.desk.current.call_id
+        await wait_until(pilot, lambda: len(rig.app.calls.waiting) == 1)
+        first = rig.app.calls.current.call_id
         assert "排队：1" in plain(desk_of(rig).query_one("#status"))
         rig.advance(2.5)  # the first caller gives up; the waiting one rings
         await wait_until(
-            pilot, lambda: rig.app.desk.current is not None and rig.app.desk.current.call_id != first
+            pilot, lambda: rig.app.calls.current is not None and rig.app.calls.current.call_id != first
         )
-        assert rig.app.desk.status.state == "振铃" and not rig.app.desk.waiting
+        assert rig.app.calls.status.state == AgentState.RINGING and not rig.app.calls.waiting
         _flush(rig)
     assert _call(sqlite_store, first).end_reason == "cancelled"
     with sqlite_store.read() as s:
-        missed = calls.missed_calls(s, rig.clock.at.replace(year=2025))
+        missed = worklists.missed_calls(s, rig.clock.at.replace(year=2025))
     assert first in {cid for m in missed for cid in m.call_ids}
 
 
@@ -196,8 +206,8 @@ async def test_line_drop_mid_call_goes_to_wrapup_and_says_so(sqlite_store: Store
         # what a SipLine delivers when its registrar and the call go away
         rig.app._from_line(RegistrationFailed(t=1.0, why="timeout"))
         rig.app._from_line(CallEnded(t=1.0, call_id=call_id, reason="failed", detail="RTP timeout"))
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
-        assert rig.app.desk.line_state == "down"
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.WRAP_UP)
+        assert rig.app.calls.line_state == "down"
         assert "断开" in plain(desk_of(rig).query_one("#status"))
         shown = [n.message for n in rig.app._notifications]
         assert any("线路断开" in m for m in shown) and any("通话异常中断" in m for m in shown)
@@ -212,7 +222,7 @@ async def test_store_locked_for_a_second_keeps_the_desk_running(sqlite_store: St
     rig = make_rig(sqlite_store, [ScriptedCall("13800138005", ring_at=0.5)], auto_login="wang")
     path = sqlite_url.removeprefix("sqlite:///")
     async with rig.app.run_test(size=(140, 40)) as pilot:
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "就绪")
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.READY)
         _flush(rig)
         locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         locker.execute("BEGIN IMMEDIATE")  # another seat holding the write lock
@@ -220,10 +230,12 @@ async def test_store_locked_for_a_second_keeps_the_desk_running(sqlite_store: St
         release.start()
         try:
             rig.advance(0.5)
-            await wait_until(pilot, lambda: rig.app.desk.status.state == "振铃")  # shown while locked
+            await wait_until(
+                pilot, lambda: rig.app.calls.status.state == AgentState.RINGING
+            )  # shown while locked
             await answer(rig, pilot)
         finally:
             release.join(5)
-        call_id = rig.app.desk.current.call_id
+        call_id = rig.app.calls.current.call_id
         _flush(rig)
     assert _call(sqlite_store, call_id).answered_at is not None

@@ -1,16 +1,25 @@
-"""The desk with the real ticket form (C2's TicketForm): answer → classify → save → the call is linked;
-an emergency leaf opens the transfer dialog on its hand-off number."""
+"""The desk with the real ticket form (TicketForm): answer → classify → save → the call is linked;
+an emergency leaf opens the transfer dialog on its hand-off number; a saved ticket wakes the outbox
+sender, so it reaches the city backend at once."""
 
 from __future__ import annotations
 
-from desk_harness import add_operator, answer, desk_of, make_rig, ring, wait_until
+import dataclasses
+from pathlib import Path
+
+from desk_harness import add_operator, answer, desk_of, make_config, make_rig, ring, wait_until
+from pydantic import SecretStr
 from ticket_host import set_fields
 
-from console import wiring
+from console.commands._demo_ui import start_backend
+from console.commands.sync import build_worker
 from console.screens.dialogs import TransferDialog
 from store import calls
 from store.db import Store
+from store.models import Ticket
+from store.sync import SyncThread
 from store.tickets import find_ticket
+from store.vocabulary import AgentState
 from telephony.sim import ScriptedCall
 
 PHONE = "13904121037"
@@ -22,7 +31,7 @@ async def test_answer_classify_save_links_the_ticket_to_the_call(sqlite_store: S
         sqlite_store,
         [ScriptedCall(PHONE, ring_at=0.5, hangup_after=600)],
         auto_login="wang",
-        form_factory=wiring.ticket_form,
+        form=True,
     )
     saved: list[str] = []
     async with rig.app.run_test(size=(160, 60)) as pilot:
@@ -46,14 +55,14 @@ async def test_answer_classify_save_links_the_ticket_to_the_call(sqlite_store: S
         await pilot.pause()
         rig.app.call_log.flush()
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: desk_of(rig).desk.current.ticket_id is not None)
+        await wait_until(pilot, lambda: desk_of(rig).calls.current.ticket_id is not None)
         saved = [n.message for n in rig.app._notifications if "工单已保存" in n.message]
         await pilot.press("f8")
         rig.advance(0)
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.WRAP_UP)
         await pilot.press("enter")  # 已建工单
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "就绪")
-        rig.app.desk.writer.flush()
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.READY)
+        rig.app.calls.writer.flush()
     assert saved
     number = saved[0].rsplit("：", 1)[-1]
     with sqlite_store.read() as s:
@@ -69,7 +78,7 @@ async def test_emergency_leaf_offers_the_handoff_transfer(sqlite_store: Store) -
         sqlite_store,
         [ScriptedCall(PHONE, ring_at=0.5, hangup_after=600)],
         auto_login="wang",
-        form_factory=wiring.ticket_form,
+        form=True,
     )
     async with rig.app.run_test(size=(160, 60)) as pilot:
         await ring(rig, pilot, 0.5)
@@ -83,8 +92,8 @@ async def test_emergency_leaf_offers_the_handoff_transfer(sqlite_store: Store) -
         assert highlighted.number in ("110", "119", "120", "122")
         await pilot.press("enter")
         rig.advance(0)
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
-        assert rig.app.desk.last_call.transfers == [highlighted.number]
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.WRAP_UP)
+        assert rig.app.calls.last_call.transfers == [highlighted.number]
 
 
 async def test_caller_hangs_up_while_the_form_is_open_and_it_is_still_saved(sqlite_store: Store) -> None:
@@ -93,7 +102,7 @@ async def test_caller_hangs_up_while_the_form_is_open_and_it_is_still_saved(sqli
         sqlite_store,
         [ScriptedCall(PHONE, ring_at=0.5, hangup_after=5.0)],
         auto_login="wang",
-        form_factory=wiring.ticket_form,
+        form=True,
     )
     async with rig.app.run_test(size=(160, 60)) as pilot:
         call_id = await ring(rig, pilot, 0.5)
@@ -102,7 +111,7 @@ async def test_caller_hangs_up_while_the_form_is_open_and_it_is_still_saved(sqli
         form = desk_of(rig).form
         await wait_until(pilot, lambda: bool(form.form_data().caller_phone))
         rig.advance(5.0)  # the caller hangs up mid-intake
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.WRAP_UP)
         assert desk_of(rig).form is form and "通话已结束" in form.status_text
         await pilot.press("ctrl+f", *"nqbr", "1")
         set_fields(
@@ -115,9 +124,69 @@ async def test_caller_hangs_up_while_the_form_is_open_and_it_is_still_saved(sqli
         )
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: rig.app.desk.last_call.ticket_id is not None)
+        await wait_until(pilot, lambda: rig.app.calls.last_call.ticket_id is not None)
         rig.app.call_log.flush()
     with sqlite_store.read() as s:
         row = calls.get_call(s, call_id)
         assert row is not None and row.end_reason == "remote_bye"
-        assert row.ticket_id == rig.app.desk.last_call.ticket_id
+        assert row.ticket_id == rig.app.calls.last_call.ticket_id
+
+
+def _backend_id(store: Store, ticket_id: int) -> str | None:
+    with store.read() as s:
+        ticket = s.get(Ticket, ticket_id)
+        assert ticket is not None
+        return ticket.backend_id
+
+
+async def test_a_saved_ticket_wakes_the_outbox_sender(sqlite_store: Store, tmp_path: Path) -> None:
+    """The sender looks at the outbox every 10 minutes when idle: only the save's wake sends it now."""
+    from taxonomy.model import load_taxonomy
+
+    add_operator(sqlite_store)
+    backend = start_backend(tmp_path, load_taxonomy())
+    base = make_config()
+    config = base.model_copy(
+        update={
+            "backend": base.backend.model_copy(
+                update={"url": backend.url, "api_key": SecretStr(backend.api_key)}
+            ),
+            "sync": base.sync.model_copy(update={"enabled": True, "interval": 600.0}),
+        }
+    )
+    worker = build_worker(sqlite_store, config)
+    worker.settings = dataclasses.replace(worker.settings, outbox_poll=600.0)
+    sync = SyncThread(worker)
+    sync.start()
+    try:
+        rig = make_rig(
+            sqlite_store,
+            [ScriptedCall(PHONE, ring_at=0.5, hangup_after=600)],
+            config=config,
+            auto_login="wang",
+            form=True,
+            sync=sync,
+        )
+        async with rig.app.run_test(size=(160, 60)) as pilot:
+            await ring(rig, pilot, 0.5)
+            await answer(rig, pilot)
+            await wait_until(pilot, lambda: desk_of(rig).form is not None)
+            form = desk_of(rig).form
+            await pilot.press("ctrl+f", *"nqbr", "1")
+            set_fields(
+                form,
+                nature="投诉",
+                address="铁东区胜利街道园林小区3栋501",
+                when="昨晚起",
+                caller_name="王先生",
+                description="家里暖气不热，屋里只有十五度",
+            )
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: rig.app.calls.current.ticket_id is not None)
+            ticket_id = rig.app.calls.current.ticket_id
+            # the city backend has the ticket (its service_request_id is linked) well before a poll
+            await wait_until(pilot, lambda: _backend_id(sqlite_store, ticket_id) is not None, timeout=20)
+    finally:
+        sync.stop(5)
+        backend.stop()

@@ -10,6 +10,7 @@ from console.screens.desk import DeskScreen
 from console.screens.login import LoginScreen
 from store.db import Store
 from store.models import AgentSession, AgentStateChange
+from store.vocabulary import AgentState
 
 
 def _states(store: Store) -> list[tuple[str, str | None]]:
@@ -38,14 +39,14 @@ async def test_wrong_password_is_refused_then_login_ready(sqlite_store: Store) -
         await wait_until(pilot, lambda: rig.app.screen.has_class("picking"))
         await pilot.press("enter")  # 就绪 is first
         await wait_until(pilot, lambda: isinstance(rig.app.screen, DeskScreen))
-        assert rig.app.desk.status.state == "就绪"
-        rig.app.desk.writer.flush()
-        assert _states(sqlite_store) == [("就绪", None)]
+        assert rig.app.calls.status.state == AgentState.READY
+        rig.app.calls.writer.flush()
+        assert _states(sqlite_store) == [(AgentState.READY, None)]
         await pilot.press("ctrl+q")
     with sqlite_store.read() as s:
         session = s.scalars(select(AgentSession)).one()
         assert session.ended_at is not None
-    assert _states(sqlite_store)[-1] == ("离线", None)
+    assert _states(sqlite_store)[-1] == (AgentState.OFFLINE, None)
 
 
 @pytest.mark.parametrize("reason", ["用餐"])
@@ -57,7 +58,7 @@ async def test_login_with_a_pause_reason(sqlite_store: Store, reason: str) -> No
         await wait_until(pilot, lambda: rig.app.screen.has_class("picking"))
         await pilot.press("down", "down", "enter")  # 就绪, 小休, 用餐
         await wait_until(pilot, lambda: isinstance(rig.app.screen, DeskScreen))
-        assert (rig.app.desk.status.state, rig.app.desk.status.reason) == ("示忙", reason)
+        assert (rig.app.calls.status.state, rig.app.calls.status.reason) == (AgentState.PAUSED, reason)
         assert "示忙(用餐)" in plain(rig.app.screen.query_one("#status"))
-        rig.app.desk.writer.flush()
-    assert ("示忙", reason) in _states(sqlite_store)
+        rig.app.calls.writer.flush()
+    assert (AgentState.PAUSED, reason) in _states(sqlite_store)

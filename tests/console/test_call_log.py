@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy import select, text
 
 from console.services.call_log import CallLog, ringing_history
-from store import calls
+from console.services.store_writer import StoreWriter
+from store import caller_history, calls, worklists
 from store.db import Store
 from store.models import AgentStateChange, Call
 from store.users import add_user
+from store.vocabulary import AgentState
 from telephony.events import (
     CallAnswered,
     CallEnded,
@@ -60,7 +62,7 @@ def run(line: SimLine, log: CallLog, steps: list[tuple[float, str]]) -> list[Eve
     return seen
 
 
-@pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
+@pytest.mark.parametrize("background", [False, True], ids=["inline", "writer"])
 def test_a_scripted_day_lands_in_the_store(store: Store, background: bool) -> None:
     script = [
         ScriptedCall("13812345678", "王先生", ring_at=1, hangup_after=60, dtmf=((2, "1"), (3, "#"))),
@@ -76,7 +78,7 @@ def test_a_scripted_day_lands_in_the_store(store: Store, background: bool) -> No
         recording_dir="/rec",
         agent_states=True,
         queue="12345",
-        background=background,
+        writer=StoreWriter(store) if background else None,
     )
     seen = run(
         SimLine(script, ManualScheduler()),
@@ -95,6 +97,8 @@ def test_a_scripted_day_lands_in_the_store(store: Store, background: bool) -> No
     )
     assert log.flush(10)
     log.close()
+    if log.writer is not None:
+        log.writer.close()
     assert log.failures == 0
     offered = [e.call_id for e in seen if isinstance(e, CallOffered)]
     with store.read() as s:
@@ -121,16 +125,22 @@ def test_a_scripted_day_lands_in_the_store(store: Store, background: bool) -> No
         ]
         missed = rows[offered[1]]
         assert (missed.answered_at, missed.end_reason) == (None, "cancelled")
-        assert [m.call_id for m in calls.missed_calls(s, ORIGIN)] == [offered[1]]
+        assert [m.call_id for m in worklists.missed_calls(s, ORIGIN)] == [offered[1]]
         assert rows[offered[2]].end_reason == "transferred"
         assert [e.kind for e in calls.call_events(s, offered[2])][-2:] == ["transferred", "ended"]
         out = [c for c in rows.values() if c.direction == "out"]
         assert len(out) == 1 and out[0].remote_number == "13600003333" and out[0].answered_at is not None
         assert [e.kind for e in calls.call_events(s, out[0].id)][:2] == ["dialed", "ringing"]
-        history = calls.caller_history(s, "13812345678", ORIGIN + dt.timedelta(hours=1))
+        history = caller_history.caller_history(s, "13812345678", ORIGIN + dt.timedelta(hours=1))
         assert history.name == "王先生" and [c.id for c in history.calls] == [offered[0]]
         states = [r.state for r in s.scalars(select(AgentStateChange).order_by(AgentStateChange.id))]
-    assert states[:5] == ["振铃", "通话中", "保持", "通话中", "话后整理"]
+    assert states[:5] == [
+        AgentState.RINGING,
+        AgentState.TALKING,
+        AgentState.HELD,
+        AgentState.TALKING,
+        AgentState.WRAP_UP,
+    ]
 
 
 def test_on_event_never_raises_and_counts_failures(sqlite_store: Store) -> None:
@@ -179,13 +189,14 @@ def test_ringing_history_reads_the_callers_past(sqlite_store: Store) -> None:
     assert pop.repeat_caller and [c.id for c in pop.calls] == ["before"] and pop.masked_phone == "138****5678"
 
 
-def test_background_mode_never_makes_the_line_wait_for_a_locked_store(sqlite_url: str) -> None:
+def test_the_writer_never_makes_the_line_wait_for_a_locked_store(sqlite_url: str) -> None:
     import sqlite3
 
     from store.db import open_store
 
     store = open_store(sqlite_url)
-    log = CallLog(store, origin=ORIGIN, background=True)
+    writer = StoreWriter(store)
+    log = CallLog(store, origin=ORIGIN, writer=writer)
     other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")  # another seat holds the write lock
@@ -197,6 +208,7 @@ def test_background_mode_never_makes_the_line_wait_for_a_locked_store(sqlite_url
     finally:
         other.close()
         log.close()
+        writer.close()
     with store.read() as s:
         call = s.get(Call, "c1")
         assert call is not None and call.end_reason == "cancelled"

@@ -381,7 +381,7 @@ def test_kpi_for_people_and_bad_dates(hotline_sqlite: Hotline) -> None:
 
 def test_kpi_groupings_match_the_store() -> None:
     from console.commands.kpi import GROUPINGS
-    from store.kpi import GROUPINGS as STORE_GROUPINGS
+    from store.kpi.report import GROUPINGS as STORE_GROUPINGS
 
     assert GROUPINGS == STORE_GROUPINGS
 
@@ -538,7 +538,7 @@ def test_read_only_sqlite_file(make_hotline: Callable[[str], Hotline], tmp_path:
 
 
 def test_unreachable_postgresql(make_hotline: Callable[[str], Hotline]) -> None:
-    from pgserver import free_port  # tests/pgserver.py, on sys.path via tests/conftest.py
+    from pgserver import free_port  # tests/pgserver.py (pytest pythonpath)
 
     result = make_hotline(f"postgresql://hotline:pw-secret-9@127.0.0.1:{free_port()}/hotline")(
         "users", "list"

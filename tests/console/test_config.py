@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
+from console.app import KEYMAP_SCREENS, HotlineApp
 from console.config import Config, ConfigError, load_config
+from console.keymap import declared, default_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOT_CONFIG = ROOT / "config.toml"
@@ -37,6 +40,19 @@ def load_error(path: Path | None = None, env: dict[str, str] | None = None) -> s
     return message
 
 
+def keys_of(config: Config) -> dict[str, str]:
+    """Every binding id → its key under ``config`` (what the app applies with ``set_keymap``)."""
+    return config.keymap.keys_over(default_keys(declared((HotlineApp, *KEYMAP_SCREENS))))
+
+
+def keymap_error(path: Path | None = None, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        keys_of(load_config(path, env=env or {}))
+    message = str(info.value)
+    assert "\n" not in message, message
+    return message
+
+
 # --- defaults and their documentation ---------------------------------------------------------
 
 
@@ -45,7 +61,7 @@ def test_no_file_gives_builtin_defaults() -> None:
     assert config.source is None
     assert config.model_dump() == Config().model_dump()
     assert config.sip.port == 5060 and config.store.ticket_prefix == "AS" and config.ui.language == "zh_CN"
-    assert config.keymap.answer == "f5" and config.keymap.save == "ctrl+s"
+    assert keys_of(config)["answer"] == "f5" and keys_of(config)["save"] == "ctrl+s"
 
 
 def test_root_config_toml_holds_exactly_the_defaults() -> None:
@@ -83,6 +99,8 @@ def test_root_config_toml_documents_every_key() -> None:
         keys = [key for key, _ in tables[f"[{section}]"]]
         model = field.annotation
         assert isinstance(model, type) and issubclass(model, BaseModel)
+        if issubclass(model, RootModel):  # [keymap]: a table of free keys, checked below
+            continue
         nested = {
             name
             for name, f in model.model_fields.items()
@@ -228,7 +246,6 @@ def test_bad_env_value_names_the_variable_and_key(env: dict[str, str], expected:
             "[sip]\nrtp_port_min = 30000\nrtp_port_max = 20000\n",
             "config.toml: sip.rtp_port_max: expected rtp_port_min <= rtp_port_max",
         ),
-        ('[keymap]\nsave = "f5"\n', "config.toml: keymap.save: expected a key not already bound to answer"),
         (
             '[keymap]\nanswer = "F5!"\n',
             'config.toml: keymap.answer: expected a key name like f5, ctrl+s or escape, got "F5!"',
@@ -373,3 +390,76 @@ def test_logging_a_config_never_shows_its_secrets(tmp_path: Path) -> None:
         reset_logging()
     text = (tmp_path / "h.log").read_text(encoding="utf-8")
     assert "config loaded" in text and SECRET not in text
+
+
+# --- [keymap]: binding ids declared by the screens ------------------------------------------------
+
+KEYMAP_ENTRY = re.compile(r'^# ([a-z_]+) = "([^"]*)"$')
+
+
+def test_root_config_toml_documents_every_binding_with_its_default_key() -> None:
+    """[keymap] lists, commented out, every id the screens declare with its real default key."""
+    lines = ROOT_CONFIG.read_text(encoding="utf-8").split("[keymap]\n", 1)[1].split("\n[", 1)[0].splitlines()
+    documented: dict[str, str] = {}
+    for previous, line in itertools.pairwise(lines):
+        if found := KEYMAP_ENTRY.match(line):
+            assert previous.startswith("#") and not KEYMAP_ENTRY.match(previous), f"{found[1]} has no comment"
+            documented[found[1]] = found[2]
+    assert documented == keys_of(Config())
+    assert load_config(ROOT_CONFIG, env={}).keymap.root == {}  # every entry is a default: none active
+
+
+def test_declared_bindings_have_distinct_keys_and_one_key_per_id() -> None:
+    owners = (HotlineApp, *KEYMAP_SCREENS)
+    bindings = declared(owners)
+    assert {"help", "quit", "palette", "answer", "hangup", "save", "search", "worklists_dial"} <= set(
+        bindings
+    )
+    keys = default_keys(bindings)
+    assert len(set(keys.values())) == len(keys)  # the defaults pass the duplicate check themselves
+    for owner in owners:  # an id declared twice ("save": the form's and the worklists') has one key
+        for binding in owner.BINDINGS:
+            assert not isinstance(binding, tuple)
+            if binding.id is not None:
+                assert binding.key == keys[binding.id], binding.id
+
+
+def test_keymap_moves_a_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[keymap]\nanswer = "ctrl+a"\nworklists_dial = "x"\n')
+    keys = keys_of(load_config(path, env={}))
+    assert keys["answer"] == "ctrl+a" and keys["worklists_dial"] == "x" and keys["hangup"] == "f8"
+    assert keys_of(load_config(env={"HOTLINE_KEYMAP__HANGUP": "ctrl+e"}))["hangup"] == "ctrl+e"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[keymap]\nsave = "f5"\n', "config.toml: keymap.save: expected a key not already bound to answer"),
+        (
+            '[keymap]\nanswer = "f8"\n',
+            "config.toml: keymap.answer: expected a key not already bound to hangup",
+        ),
+        ('[keymap]\nanser = "f5"\n', "config.toml: keymap.anser: unknown key (did you mean answer?)"),
+        (
+            '[keymap]\nworklists_dail = "x"\n',
+            "config.toml: keymap.worklists_dail: unknown key (did you mean worklists_dial?)",
+        ),
+        (
+            "[keymap]\nanswer = 5\n",
+            "config.toml: keymap.answer: expected a key name like f5, ctrl+s or escape, got 5",
+        ),
+        ("keymap = 5\n", "config.toml: keymap: expected a table, got 5"),
+    ],
+)
+def test_bad_keymap_is_one_clear_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)  # a bad value load_config refuses; a bad id or key, keys_over
+    assert keymap_error(path) == expected.replace("config.toml", str(path), 1)
+
+
+def test_bad_keymap_from_the_environment_names_the_variable() -> None:
+    assert keymap_error(env={"HOTLINE_KEYMAP__SAVE": "f5"}) == (
+        "$HOTLINE_KEYMAP__SAVE: keymap.save: expected a key not already bound to answer"
+    )
+    assert keymap_error(env={"HOTLINE_KEYMAP__HELPP": "f1"}) == (
+        "$HOTLINE_KEYMAP__HELPP: keymap.helpp: unknown key (did you mean help?)"
+    )

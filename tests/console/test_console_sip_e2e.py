@@ -6,23 +6,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "telephony"))
-
 from desk_harness import add_operator, desk_of, make_config, wait_until
 from siprig import Kamailio, Sipp, free_udp_port, line_config, scenario, via_kamailio
 from ticket_host import set_fields
 
-from console import wiring
-from console.app import HotlineApp
+from console.bootstrap import SeatParts, build_app
 from store import calls
 from store.db import Store
 from store.models import Ticket
+from store.vocabulary import AgentState
 from telephony.sip import SipLine
 
 pytestmark = pytest.mark.sip
@@ -47,18 +43,18 @@ async def test_console_answers_a_sip_call_classifies_and_saves(
 ) -> None:
     add_operator(sqlite_store)
     line = SipLine(line_config(kamailio, USER, tmp_path))
-    app = HotlineApp(
+    app = build_app(
         make_config(),
         sqlite_store,
         line,
         auto_login="wang",
-        form_factory=wiring.ticket_form,
+        parts=SeatParts(worklists=False),
         clock_interval=3600,
     )
     citizen: Sipp | None = None
     try:
         async with app.run_test(size=(160, 60)) as pilot:
-            await wait_until(pilot, lambda: app.desk.line_state == "up")
+            await wait_until(pilot, lambda: app.calls.line_state == "up")
             citizen = Sipp(
                 tmp_path / "citizen",
                 scenario("citizen_call.xml", hangup="local"),
@@ -68,10 +64,10 @@ async def test_console_answers_a_sip_call_classifies_and_saves(
                     *via_kamailio(kamailio, USER, "-key", "codecs", "0 101", "-key", "hdr", "X-Rig: 1"),
                 ],
             ).start()
-            await wait_until(pilot, lambda: app.desk.status.state == "振铃")
-            call_id = app.desk.current.call_id
+            await wait_until(pilot, lambda: app.calls.status.state == AgentState.RINGING)
+            call_id = app.calls.current.call_id
             await pilot.press("f5")
-            await wait_until(pilot, lambda: app.desk.status.state == "通话中")
+            await wait_until(pilot, lambda: app.calls.status.state == AgentState.TALKING)
             await wait_until(pilot, lambda: desk_of(app).form is not None and desk_of(app).form.is_mounted)
             form = desk_of(app).form
             await wait_until(pilot, lambda: bool(form.form_data().caller_phone))  # filled from the call
@@ -87,10 +83,10 @@ async def test_console_answers_a_sip_call_classifies_and_saves(
             await pilot.pause()
             app.call_log.flush()
             await pilot.press("ctrl+s")
-            await wait_until(pilot, lambda: app.desk.current.ticket_id is not None)
-            ticket_id = app.desk.current.ticket_id
+            await wait_until(pilot, lambda: app.calls.current.ticket_id is not None)
+            ticket_id = app.calls.current.ticket_id
             await pilot.press("f8")
-            await wait_until(pilot, lambda: app.desk.status.state == "话后整理")
+            await wait_until(pilot, lambda: app.calls.status.state == AgentState.WRAP_UP)
             assert citizen.wait(20) == 0, citizen.report()
             app.call_log.flush()
     finally:

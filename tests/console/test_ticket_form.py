@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Digits, Input, TextArea
+from textual.widgets import Digits, Input, OptionList, Select, Static, TextArea
 from ticket_fixtures import HEATING, HEATING_START, LIFT_TRAPPED, PHONE, T0, heating_form, make_desk, operator
 from ticket_host import FormHost, set_fields, wait_for
 
-from console.services.ticket_desk import CallContext
+from console.i18n import Translator
+from console.services.ticket_service import CallContext
 from store import calls
 from store.db import Store, open_store
 from store.models import Draft, TaxonomyChoice, Ticket
@@ -227,6 +228,78 @@ async def test_draft_comes_back_in_a_new_app_and_a_10k_paste_is_kept(sqlite_stor
         ticket = find_ticket(s, again.saved[0].number)
         assert ticket is not None and ticket.description is not None and "😀" in ticket.description
         assert s.scalar(select(func.count()).select_from(Draft)) == 0
+
+
+def _shown(select: Select[str]) -> str:
+    """What a closed Select shows as its current choice."""
+    return str(select.query_one("#label", Static).content)
+
+
+async def _choose(pilot: Pilot[None], select: Select[str], label: str) -> list[str]:
+    """Open ``select``, pick the option shown as ``label`` with Enter; the labels it offered."""
+    select.focus()
+    await pilot.press("enter")
+    options = select.query_one(OptionList)
+    await wait_for(pilot.pause, lambda: options.display and select.expanded)
+    prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+    options.highlighted = prompts.index(label)
+    await pilot.press("enter")
+    await wait_for(pilot.pause, lambda: not select.expanded)
+    return prompts
+
+
+async def test_english_form_shows_english_domain_words_and_stores_the_chinese_codes(
+    sqlite_store: Store,
+) -> None:
+    desk = make_desk(sqlite_store, operator(sqlite_store))
+    first = desk.save(heating_form(address="铁东区胜利街道园林小区3栋501"))
+    first_status = Translator.load("en").label("ticket_status", first.status)
+    assert first_status != first.status
+    app = FormHost(desk, CallContext(None, PHONE), language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        form = app.form
+        nature = form.query_one("#nature", Select)
+        board = form.query_one("#board", Select)
+        urgency = form.query_one("#urgency", Select)
+        assert (_shown(board), _shown(urgency)) == ("Citizens' requests", "Normal")  # the defaults
+        natures = await _choose(pilot, nature, "Complaint")
+        assert {"Inquiry", "Request for help", "Complaint", "Report (whistle-blowing)"} <= set(natures)
+        assert not {"咨询", "投诉", "举报"} & set(natures)
+        boards = await _choose(pilot, board, "Business services")
+        assert "Petitions" in boards and "企业服务" not in boards and "群众诉求" not in boards
+        form.focus_search()
+        await pilot.press(*"nqbr", "1")
+        await pilot.pause()
+        assert form.leaf_code == HEATING and str(form.picker.chosen_label.content).endswith("  Urgent")
+        assert _shown(urgency) == "Urgent"  # the leaf's suggestion, 紧急
+        urgencies = await _choose(pilot, urgency, "Critical")
+        assert urgencies == ["Normal", "Urgent", "Critical"]
+        shown = (_shown(nature), _shown(board), _shown(urgency))
+        assert shown == ("Complaint", "Business services", "Critical")
+        set_fields(
+            form,
+            address="铁东区胜利街道园林小区3栋501",
+            when="since last night",
+            caller_name="Mr Wang",
+            description="the radiators are cold, fifteen degrees inside",
+        )
+        await pilot.press("ctrl+s")
+        await wait_for(pilot.pause, lambda: not form.query_one("#dup-panel").has_class("hidden"))
+        offers = form.query_one("#dup-options", OptionList)
+        merge = str(offers.get_option_at_index(0).prompt)
+        assert f"({first_status}," in merge and first.status not in merge
+        await pilot.press("down", "down", "enter")  # 不是重复: a new ticket
+        await wait_for(pilot.pause, lambda: bool(app.saved))
+        number = app.saved[0].number
+        shown_saved = str(form.query_one("#saved-number", Static).content)
+    assert number != first.number
+    with sqlite_store.read() as s:
+        ticket = find_ticket(s, number)
+        assert ticket is not None
+        data = ticket_as_dict(ticket)
+    assert (data["nature"], data["board"], data["urgency"]) == ("投诉", "企业服务", "特急")  # the codes
+    saved_status = Translator.load("en").label("ticket_status", data["status"])
+    assert saved_status != data["status"] and shown_saved == f"{number}  {saved_status}"
 
 
 def _draft_len(store: Store) -> int:

@@ -125,7 +125,7 @@ def test_login_take_a_simulated_call_and_quit(tmux: Tmux, tmp_path: Path) -> Non
     with sqlite3.connect(tmp_path / "hotline.sqlite3") as db:
         states = [r[0] for r in db.execute("select state from agent_state_changes order by id")]
         answered = db.execute("select count(*) from calls where answered_at is not null").fetchone()[0]
-    assert states[0] == "就绪" and states[-1] == "离线" and "通话中" in states
+    assert states[0] == "ready" and states[-1] == "offline" and "talking" in states  # AgentState values
     assert answered >= 1
 
 

@@ -1,5 +1,5 @@
 """Transfers of a call written on its ticket as audited notes (备注): on the real app with the real
-ticket form (Pilot, SimLine, SQLite), and on DeskService alone for the edge cases."""
+ticket form (Pilot, SimLine, SQLite), and on CallService alone for the edge cases."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 from desk_harness import FIXED, add_operator, answer, desk_of, make_rig, ring, wait_until
 from test_app_calls import consult_120_and_transfer
-from test_desk_service import Desk
+from test_call_service import Desk
 from ticket_host import set_fields
 
-from console import wiring
 from console.screens.dialogs import TransferDialog
 from console.services.transfer_notes import TransferRequest
 from store import lifecycle as lc
 from store.db import Store
 from store.models import OutboxEntry, Ticket
 from store.tickets import Actor, create_ticket, draft_from, replay, ticket_fields
+from store.vocabulary import AgentState
 from telephony.sim import ScriptedCall
 
 PHONE = "13904121037"
@@ -47,7 +47,7 @@ def _form_rig(store: Store) -> Any:
         store,
         [ScriptedCall(PHONE, ring_at=0.5, hangup_after=600)],
         auto_login="wang",
-        form_factory=wiring.ticket_form,
+        form=True,
     )
 
 
@@ -72,7 +72,7 @@ async def _save_form(rig: Any, pilot: Any) -> int:
     )
     await pilot.pause()
     await pilot.press("ctrl+s")
-    call = rig.app.desk.current or rig.app.desk.last_call
+    call = rig.app.calls.current or rig.app.calls.last_call
     await wait_until(pilot, lambda: call.ticket_id is not None)
     return int(call.ticket_id)
 
@@ -82,14 +82,14 @@ async def test_ticket_saved_then_blind_transfer_to_119_is_noted(sqlite_store: St
     async with rig.app.run_test(size=(160, 60)) as pilot:
         await _answered_with_form(rig, pilot)
         ticket_id = await _save_form(rig, pilot)
-        rig.app.desk.writer.flush()
+        rig.app.calls.writer.flush()
         assert _notes(sqlite_store, ticket_id) == []  # no transfer yet, no note
         await pilot.press("f7")
         await wait_until(pilot, lambda: isinstance(rig.app.screen, TransferDialog))
         await pilot.press("2")  # 119
         rig.advance(0)
-        await wait_until(pilot, lambda: rig.app.desk.status.state == "话后整理")
-        assert rig.app.desk.writer.flush()
+        await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.WRAP_UP)
+        assert rig.app.calls.writer.flush()
     assert _notes(sqlite_store, ticket_id) == [("wang", "operator", "转接 119（盲转）")]
     assert "note" not in _outbox_commands(sqlite_store, ticket_id)
 
@@ -100,11 +100,11 @@ async def test_attended_transfer_then_ticket_saved_in_wrapup_is_noted(sqlite_sto
         await _answered_with_form(rig, pilot)
         await consult_120_and_transfer(rig, pilot)
         ticket_id = await _save_form(rig, pilot)  # the form stays open in wrap-up
-        assert rig.app.desk.writer.flush()
+        assert rig.app.calls.writer.flush()
     assert _notes(sqlite_store, ticket_id) == [("wang", "operator", "转接 120（咨询转）")]
 
 
-# --- DeskService alone ----------------------------------------------------------------------------
+# --- CallService alone ---------------------------------------------------------------------------
 
 
 def _ticket(store: Store) -> int:
@@ -116,13 +116,13 @@ def _ticket(store: Store) -> int:
 
 @pytest.fixture
 def talking(sqlite_store: Store) -> Iterator[Desk]:
-    """A DeskService logged in and talking to one caller (events applied at once)."""
+    """A CallService logged in and talking to one caller (events applied at once)."""
     desk = Desk(sqlite_store, [ScriptedCall("13800138000", ring_at=1.0)])
     desk.login(sqlite_store)
     desk.advance(1.0)
     desk.service.answer()
     desk.advance(0)
-    assert desk.service.status.state == "通话中"
+    assert desk.service.status.state == AgentState.TALKING
     yield desk
     desk.line.stop()
     desk.service.end_session()

@@ -7,7 +7,7 @@ import datetime as dt
 from functools import lru_cache
 
 from console.services.intake import FormData
-from console.services.ticket_desk import TicketDesk
+from console.services.ticket_service import TicketService
 from store.db import Store
 from store.tickets import Actor
 from store.users import add_user
@@ -47,8 +47,10 @@ def operator(store: Store, name: str = "alice") -> Actor:
         return Actor(user.username, "operator", user.id)
 
 
-def make_desk(store: Store, actor: Actor, clock: Clock | None = None, window_hours: int = 72) -> TicketDesk:
-    return TicketDesk(
+def make_desk(
+    store: Store, actor: Actor, clock: Clock | None = None, window_hours: int = 72
+) -> TicketService:
+    return TicketService(
         store,
         actor,
         taxonomy=taxonomy(),

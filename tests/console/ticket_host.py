@@ -1,5 +1,5 @@
-"""A small host App that mounts the TicketForm alone (the desk screen is another helper's), for the
-Pilot tests, the snapshot test and the benches."""
+"""A small host App that mounts the TicketForm alone, without the desk screen, for the Pilot tests,
+the snapshot test and the benches."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input, Select, TextArea
 
 from console.i18n import Language, Translator
-from console.services.ticket_desk import CallContext, TicketDesk
+from console.services.ticket_service import CallContext, TicketService
 from console.widgets.ticket_form import TicketForm
 
 
@@ -18,7 +18,7 @@ class FormHost(App[None]):
     """Mounts one TicketForm; records the messages it posts."""
 
     def __init__(
-        self, desk: TicketDesk, call: CallContext | None = None, language: Language = "zh_CN"
+        self, desk: TicketService, call: CallContext | None = None, language: Language = "zh_CN"
     ) -> None:
         super().__init__()
         self.desk = desk
@@ -28,7 +28,7 @@ class FormHost(App[None]):
         self.critical: list[TicketForm.CriticalLeaf] = []
 
     def compose(self) -> ComposeResult:
-        yield TicketForm(self.desk, Translator.of(self.language, []), self.call, id="form")
+        yield TicketForm(self.desk, Translator.load(self.language), self.call, id="form")
 
     @property
     def form(self) -> TicketForm:

@@ -1,5 +1,5 @@
-"""Calls in the store (store.calls) on SQLite and PostgreSQL: life of a call, ringing pop, worklists,
-agent states."""
+"""Calls in the store on SQLite and PostgreSQL: the life of a call (store.calls), the ringing pop
+(store.caller_history), the worklists (store.worklists), agent states (store.agents)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from store import calls
+from store import agents, caller_history, calls, worklists
 from store.db import Store
-from store.kpi import compute_kpis
+from store.kpi.report import compute_kpis
 from store.models import AgentSession, AgentStateChange, Call, Caller, CallEvent
 from store.tickets import Actor, apply_command, create_ticket, draft_from
+from store.vocabulary import AgentState
 from store.workcal import SHANGHAI
 
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=SHANGHAI)
@@ -168,7 +169,7 @@ def test_caller_history_lists_open_tickets_first_and_recent_calls(store: Store) 
         )
         calls.link_ticket(s, recent, newer_closed)
     with store.read() as s:
-        h = calls.caller_history(s, "13812345678", T0 + S, exclude_call_id=ringing)
+        h = caller_history.caller_history(s, "13812345678", T0 + S, exclude_call_id=ringing)
     assert h.phone == "+8613812345678" and h.masked_phone == "138****5678" and h.name == "王先生"
     assert [t.id for t in h.tickets] == [open_old, newer_closed, old_closed]
     assert [t.is_open for t in h.tickets] == [True, False, False]
@@ -179,8 +180,8 @@ def test_caller_history_lists_open_tickets_first_and_recent_calls(store: Store) 
 
 def test_caller_history_of_a_new_or_unparseable_number_is_empty(store: Store) -> None:
     with store.read() as s:
-        new = calls.caller_history(s, "13700000000", T0)
-        junk = calls.caller_history(s, "anonymous", T0)
+        new = caller_history.caller_history(s, "13700000000", T0)
+        junk = caller_history.caller_history(s, "anonymous", T0)
     assert not new.known and not new.repeat_caller and new.masked_phone == "137****0000"
     assert junk.phone is None and not junk.known
 
@@ -188,7 +189,7 @@ def test_caller_history_of_a_new_or_unparseable_number_is_empty(store: Store) ->
 def test_first_call_of_a_number_is_not_a_repeat(store: Store) -> None:
     ringing = inbound(store, T0, answered=None, ended=1)
     with store.read() as s:
-        h = calls.caller_history(s, MOBILE, T0 + S, exclude_call_id=ringing)
+        h = caller_history.caller_history(s, MOBILE, T0 + S, exclude_call_id=ringing)
     assert h.caller_id is not None and not h.repeat_caller and h.calls == ()
 
 
@@ -205,8 +206,8 @@ def test_missed_calls_group_by_number_and_leave_when_reached_or_called_back(stor
     inbound(store, T0 + dt.timedelta(minutes=4), "13600003333")  # called again and got through
     inbound(store, T0 - dt.timedelta(days=2), "13500004444", answered=None, ended=9, reason="cancelled")
     with store.read() as s:
-        missed = calls.missed_calls(s, T0 - dt.timedelta(hours=1))
-        with_rejected = calls.missed_calls(s, T0 - dt.timedelta(hours=1), include_rejected=True)
+        missed = worklists.missed_calls(s, T0 - dt.timedelta(hours=1))
+        with_rejected = worklists.missed_calls(s, T0 - dt.timedelta(hours=1), include_rejected=True)
     assert [(m.call_id, m.call_ids) for m in missed] == [(a2, (a2, a1)), (b, (b,))]
     assert missed[0].attempts == 2 and missed[0].masked_number == "138****5678"
     assert c not in {i for m in missed for i in m.call_ids}
@@ -222,11 +223,11 @@ def test_missed_calls_group_by_number_and_leave_when_reached_or_called_back(stor
             at=T0 + dt.timedelta(minutes=30),
         )
         assert sorted(
-            calls.mark_called_back(s, a1, T0 + dt.timedelta(minutes=31), by_call_id=back)
+            worklists.mark_called_back(s, a1, T0 + dt.timedelta(minutes=31), by_call_id=back)
         ) == sorted([a1, a2])
-        assert calls.mark_called_back(s, a2, T0 + dt.timedelta(minutes=31)) == []
+        assert worklists.mark_called_back(s, a2, T0 + dt.timedelta(minutes=31)) == []
     with store.read() as s:
-        assert [m.call_id for m in calls.missed_calls(s, T0 - dt.timedelta(hours=1))] == [b]
+        assert [m.call_id for m in worklists.missed_calls(s, T0 - dt.timedelta(hours=1))] == [b]
         assert [e.kind for e in calls.call_events(s, a1)][-1] == "called_back"
 
 
@@ -244,7 +245,7 @@ def test_an_answered_callback_removes_the_number_from_the_missed_list(store: Sto
         )
         calls.answer_call(s, back, T0 + dt.timedelta(minutes=10, seconds=8))
     with store.read() as s:
-        assert calls.missed_calls(s, T0 - dt.timedelta(hours=1)) == []
+        assert worklists.missed_calls(s, T0 - dt.timedelta(hours=1)) == []
 
 
 def test_callbacks_due_lists_yesterdays_closed_tickets_with_consent(store: Store) -> None:
@@ -268,8 +269,8 @@ def test_callbacks_due_lists_yesterdays_closed_tickets_with_consent(store: Store
         apply_command(s, t, "evaluate", OPERATOR, yesterday, satisfaction="满意")
     ticket(store, T0 - dt.timedelta(days=1))  # still open
     with store.read() as s:
-        rows = calls.callbacks_due(s, day)
-        backlog = calls.callbacks_due(s, day, backlog=True)
+        rows = worklists.callbacks_due(s, day)
+        backlog = worklists.callbacks_due(s, day, backlog=True)
     assert [r.ticket_id for r in rows] == [due]
     assert rows[0].masked_phone == "138****5678" and rows[0].failed_attempts == 0
     assert [r.ticket_id for r in backlog] == [earlier, due]
@@ -281,27 +282,31 @@ def test_agent_sessions_and_states(store: Store) -> None:
     with store.session() as s:
         uid = add_user(s, "alice", "operator", "correct horse battery staple", T0).id
     with store.session() as s:
-        first = calls.start_agent_session(s, uid, T0, seat="A-01")
-        calls.set_agent_state(s, uid, "就绪", T0 + S)
-        calls.set_agent_state(s, uid, "就绪", T0 + 2 * S)  # a repeat writes nothing
-        calls.set_agent_state(s, uid, "示忙", T0 + 3 * S, reason="培训")
+        first = agents.start_agent_session(s, uid, T0, seat="A-01")
+        agents.set_agent_state(s, uid, AgentState.READY, T0 + S)
+        agents.set_agent_state(s, uid, AgentState.READY, T0 + 2 * S)  # a repeat writes nothing
+        agents.set_agent_state(s, uid, AgentState.PAUSED, T0 + 3 * S, reason="培训")
         with pytest.raises(calls.CallError):
-            calls.set_agent_state(s, uid, "就绪", T0 + 4 * S, reason="why")
+            agents.set_agent_state(s, uid, AgentState.READY, T0 + 4 * S, reason="why")
         with pytest.raises(calls.CallError):
-            calls.set_agent_state(s, uid, "sleeping", T0 + 4 * S)
-        second = calls.start_agent_session(s, uid, T0 + 10 * S, seat="A-02")  # ends the stale one
-        calls.end_agent_session(s, second.id, T0 + 20 * S)
-        calls.end_agent_session(s, second.id, T0 + 21 * S)
+            agents.set_agent_state(s, uid, "sleeping", T0 + 4 * S)
+        second = agents.start_agent_session(s, uid, T0 + 10 * S, seat="A-02")  # ends the stale one
+        agents.end_agent_session(s, second.id, T0 + 20 * S)
+        agents.end_agent_session(s, second.id, T0 + 21 * S)
     with store.read() as s:
         states = [
             (r.state, r.reason, r.session_id)
             for r in s.scalars(select(AgentStateChange).order_by(AgentStateChange.id))
         ]
         ended = {r.id: r.ended_at for r in s.scalars(select(AgentSession))}
-        current = calls.current_agent_state(s, uid)
-    assert states == [("就绪", None, first.id), ("示忙", "培训", first.id), ("离线", None, second.id)]
+        current = agents.current_agent_state(s, uid)
+    assert states == [
+        ("ready", None, first.id),
+        ("paused", "培训", first.id),
+        ("offline", None, second.id),
+    ]
     assert ended == {first.id: T0 + 10 * S, second.id: T0 + 20 * S}
-    assert current is not None and current.state == "离线"
+    assert current is not None and current.state is AgentState.OFFLINE
 
 
 def test_event_rows_cascade_with_their_call(store: Store) -> None:

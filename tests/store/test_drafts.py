@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from store.db import Store
-from store.drafts import MAX_DRAFT_CHARS, DraftError, clear_draft, load_draft, save_draft
+from store.drafts import MAX_DRAFT_CHARS, DraftError, clear_draft, is_filed, load_draft, save_draft
+from store.tickets import Actor, create_ticket, draft_from
 from store.users import add_user
 
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
@@ -60,3 +61,25 @@ def test_bad_drafts_are_refused_and_change_nothing(store: Store) -> None:
     with store.read() as s:
         kept = load_draft(s, alice)
     assert kept is not None and kept.data == {"description": "原文"}
+
+
+def test_a_draft_of_a_form_already_filed_is_not_written(store: Store) -> None:
+    alice = user(store)
+    with store.session() as s:
+        assert save_draft(s, alice, {"description": "原文"}, T0, unless_filed="req-1") is not None
+        assert not is_filed(s, "req-1")
+        create_ticket(
+            s,
+            draft_from({"nature": "投诉", "description": "家里暖气不热"}),
+            Actor("alice", "operator", alice),
+            T0,
+            client_request_id="req-1",
+        )
+        clear_draft(s, alice)
+    with store.session() as s:
+        assert is_filed(s, "req-1")
+        assert save_draft(s, alice, {"description": "迟到的草稿"}, T0, unless_filed="req-1") is None
+        assert save_draft(s, alice, {"description": "另一张"}, T0, unless_filed="req-2") is not None
+    with store.read() as s:
+        kept = load_draft(s, alice)
+    assert kept is not None and kept.data == {"description": "另一张"}

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from store import calls, evaluations
+from store import calls, evaluations, worklists
 from store.db import Store
 from store.deadlines import DeadlineCalculator
 from store.lifecycle import LifecycleError
@@ -129,13 +129,13 @@ def test_not_reached_keeps_the_ticket_due_and_counts_a_failed_attempt(store: Sto
     rec = evaluate(store, tid, "未接通", call_id=out, dialed_number=MOBILE)
     assert (rec.status, rec.call_id) == ("已办结", out)
     with store.read() as s:
-        due = calls.callbacks_due(s, VISIT.date())
+        due = worklists.callbacks_due(s, VISIT.date())
         assert [(d.ticket_id, d.failed_attempts) for d in due] == [(tid, 1)]
         call = s.get(Call, out)  # recorded so the evaluation's call id points somewhere
         assert call is not None and call.direction == "out"
     evaluate(store, tid, "基本满意", call_id=out)  # the same call, later reached: no duplicate call row
     with store.read() as s:
-        assert calls.callbacks_due(s, VISIT.date()) == []
+        assert worklists.callbacks_due(s, VISIT.date()) == []
         assert [r.result for r in evaluations.evaluations_of(s, tid)] == ["未接通", "基本满意"]
         assert s.scalar(select(func.count(Call.id))) == 1
     with pytest.raises(evaluations.EvaluationError, match="no 回访 is due"):
@@ -169,12 +169,12 @@ def test_callback_no_answer_stays_until_the_third_try(store: Store) -> None:
         rec = callback(store, latest, "no_answer", 10 * n)
         assert (rec.tries, rec.closed, rec.marked) == (n, False, ())
         with store.read() as s:
-            assert [m.call_id for m in calls.missed_calls(s, since)] == [latest]
+            assert [m.call_id for m in worklists.missed_calls(s, since)] == [latest]
             assert evaluations.callback_tries(s, [latest, first]) == {latest: n}
     rec = callback(store, latest, "no_answer", 30)
     assert rec.closed and sorted(rec.marked) == sorted([first, latest])
     with store.read() as s:
-        assert calls.missed_calls(s, since) == []
+        assert worklists.missed_calls(s, since) == []
         kinds = [e.kind for e in calls.call_events(s, latest)]
         assert kinds.count("callback") == 3 and kinds[-1] == "called_back"
 
@@ -186,7 +186,7 @@ def test_callback_reached_or_wrong_number_leaves_the_list(store: Store, outcome:
     rec = callback(store, call_id, outcome, 5)
     assert rec.closed and rec.marked == (call_id,)
     with store.read() as s:
-        assert [m.call_id for m in calls.missed_calls(s, T0 - dt.timedelta(hours=1))] == [other]
+        assert [m.call_id for m in worklists.missed_calls(s, T0 - dt.timedelta(hours=1))] == [other]
         ev = s.scalars(
             select(CallEvent).where(CallEvent.call_id == call_id, CallEvent.kind == "callback")
         ).one()

@@ -39,17 +39,10 @@ from sqlalchemy.sql.visitors import iterate
 
 import store
 from store.db import Store, open_store
-from store.kpi import (
-    KpiReport,
-    call_measures,
-    compute_kpis,
-    rebuild_rollups,
-    refresh_rollups,
-    rollups_match_tables,
-    ticket_measures,
-)
+from store.kpi.measures import call_measures, ticket_measures
+from store.kpi.report import KpiReport, compute_kpis, rollups_match_tables
+from store.kpi.rollups import kpi_dirty_days, kpi_ticket_daily, rebuild_rollups, refresh_rollups
 from store.models import Call, Ticket
-from store.rollups import kpi_dirty_days, kpi_ticket_daily
 from store.workcal import SHANGHAI
 
 FROM, TO = dt.date(2026, 11, 1), dt.date(2026, 11, 8)

@@ -4,6 +4,7 @@ command sequences (hypothesis) that must never reach an invalid state."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -13,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from store import lifecycle as lc
-from store.lifecycle import COMMANDS, FieldChange, LifecycleError, apply_changes, plan, violations
+from store import vocabulary as vocab
+from store.invariants import violations
+from store.lifecycle import COMMANDS, FieldChange, LifecycleError, apply_changes, lifecycle_table, plan
 
 T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)  # a Friday, 09:00 in Anshan
 HOUR = dt.timedelta(hours=1)
@@ -49,20 +52,20 @@ CREATE_ARGS = {
 
 # how to walk a new ticket into each state: (command, role, args)
 PATHS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
-    lc.RECEIVED: [],
-    lc.DISPATCHED: [("dispatch", "operator", {"department": "市水务集团"})],
-    lc.RETURNED: [
+    vocab.RECEIVED: [],
+    vocab.DISPATCHED: [("dispatch", "operator", {"department": "市水务集团"})],
+    vocab.RETURNED: [
         ("dispatch", "operator", {"department": "市水务集团"}),
         ("return", "backend", {"reason": "不属于本单位职责"}),
     ],
-    lc.MERGED: [("merge", "operator", {"parent_id": 7, "parent_status": lc.DISPATCHED})],
+    vocab.MERGED: [("merge", "operator", {"parent_id": 7, "parent_status": vocab.DISPATCHED})],
 }
-PATHS[lc.ACCEPTED] = [*PATHS[lc.DISPATCHED], ("accept", "backend", {})]
-PATHS[lc.IN_PROGRESS] = [*PATHS[lc.ACCEPTED], ("start", "department", {})]
-PATHS[lc.REPLIED] = [*PATHS[lc.IN_PROGRESS], ("reply", "backend", {"answer": "已修复管道"})]
-PATHS[lc.CLOSED] = [*PATHS[lc.REPLIED], ("close", "operator", {})]
-PATHS[lc.EVALUATED] = [*PATHS[lc.CLOSED], ("evaluate", "operator", {"satisfaction": "满意"})]
-PATHS[lc.ARCHIVED] = [*PATHS[lc.EVALUATED], ("archive", "supervisor", {})]
+PATHS[vocab.ACCEPTED] = [*PATHS[vocab.DISPATCHED], ("accept", "backend", {})]
+PATHS[vocab.IN_PROGRESS] = [*PATHS[vocab.ACCEPTED], ("start", "department", {})]
+PATHS[vocab.REPLIED] = [*PATHS[vocab.IN_PROGRESS], ("reply", "backend", {"answer": "已修复管道"})]
+PATHS[vocab.CLOSED] = [*PATHS[vocab.REPLIED], ("close", "operator", {})]
+PATHS[vocab.EVALUATED] = [*PATHS[vocab.CLOSED], ("evaluate", "operator", {"satisfaction": "满意"})]
+PATHS[vocab.ARCHIVED] = [*PATHS[vocab.EVALUATED], ("archive", "supervisor", {})]
 
 
 def new_ticket(now: dt.datetime = T0, **overrides: Any) -> dict[str, Any]:
@@ -107,7 +110,7 @@ def refused(
 def test_create_sets_every_initial_field() -> None:
     changes = plan("create", {}, "operator", CREATE_ARGS, T0)
     got = changed(changes)
-    assert got["status"] == lc.RECEIVED and got["created_at"] == T0
+    assert got["status"] == vocab.RECEIVED and got["created_at"] == T0
     assert got["urgency"] == "一般" and got["channel"] == "phone" and got["co_departments"] == []
     assert got["return_count"] == 0 and got["supervised"] is False
     assert all(c.old is None for c in changes)
@@ -115,14 +118,14 @@ def test_create_sets_every_initial_field() -> None:
 
 
 def test_close_direct_leaves_dispatch_empty() -> None:
-    row = walk(lc.RECEIVED)
+    row = walk(vocab.RECEIVED)
     got = changed(plan("close_direct", row, "operator", {"answer": "按知识库答复"}, T0 + HOUR, CAL))
-    assert got == {"status": lc.CLOSED, "answer": "按知识库答复", "closed_at": T0 + HOUR}
+    assert got == {"status": vocab.CLOSED, "answer": "按知识库答复", "closed_at": T0 + HOUR}
     assert violations(apply_changes(row, plan("close_direct", row, "operator", {"answer": "x"}, T0))) == []
 
 
 def test_dispatch_sets_department_and_deadline() -> None:
-    row = walk(lc.RECEIVED)
+    row = walk(vocab.RECEIVED)
     got = changed(
         plan(
             "dispatch",
@@ -134,7 +137,7 @@ def test_dispatch_sets_department_and_deadline() -> None:
         )
     )
     assert got == {
-        "status": lc.DISPATCHED,
+        "status": vocab.DISPATCHED,
         "department": "市水务集团",
         "co_departments": ["铁东区政府"],
         "dispatched_at": T0,
@@ -143,12 +146,12 @@ def test_dispatch_sets_department_and_deadline() -> None:
 
 
 def test_dispatch_without_calculator_leaves_deadline_unset() -> None:
-    got = changed(plan("dispatch", walk(lc.RECEIVED), "operator", {"department": "x"}, T0, None))
+    got = changed(plan("dispatch", walk(vocab.RECEIVED), "operator", {"department": "x"}, T0, None))
     assert "deadline" not in got
 
 
 def test_dispatch_of_an_emergency_uses_its_urgency() -> None:
-    row = walk(lc.RECEIVED, urgency="特急")
+    row = walk(vocab.RECEIVED, urgency="特急")
     assert (
         changed(plan("dispatch", row, "operator", {"department": "x"}, T0, CAL))["deadline"] == T0 + 2 * HOUR
     )
@@ -157,51 +160,51 @@ def test_dispatch_of_an_emergency_uses_its_urgency() -> None:
 @pytest.mark.parametrize(
     ("state", "command", "role", "args", "expected"),
     [
-        (lc.DISPATCHED, "accept", "department", {}, {"status": lc.ACCEPTED, "accepted_at": T0 + HOUR}),
-        (lc.ACCEPTED, "start", "backend", {}, {"status": lc.IN_PROGRESS}),
+        (vocab.DISPATCHED, "accept", "department", {}, {"status": vocab.ACCEPTED, "accepted_at": T0 + HOUR}),
+        (vocab.ACCEPTED, "start", "backend", {}, {"status": vocab.IN_PROGRESS}),
         (
-            lc.IN_PROGRESS,
+            vocab.IN_PROGRESS,
             "reply",
             "department",
             {"answer": "已处理"},
-            {"status": lc.REPLIED, "answer": "已处理", "replied_at": T0 + HOUR},
+            {"status": vocab.REPLIED, "answer": "已处理", "replied_at": T0 + HOUR},
         ),
         (
-            lc.ACCEPTED,
+            vocab.ACCEPTED,
             "reply",
             "backend",
             {"answer": "已处理"},
-            {"status": lc.REPLIED, "answer": "已处理", "replied_at": T0 + HOUR},
+            {"status": vocab.REPLIED, "answer": "已处理", "replied_at": T0 + HOUR},
         ),
-        (lc.REPLIED, "close", "operator", {}, {"status": lc.CLOSED, "closed_at": T0 + HOUR}),
-        (lc.REPLIED, "close", "backend", {}, {"status": lc.CLOSED, "closed_at": T0 + HOUR}),
+        (vocab.REPLIED, "close", "operator", {}, {"status": vocab.CLOSED, "closed_at": T0 + HOUR}),
+        (vocab.REPLIED, "close", "backend", {}, {"status": vocab.CLOSED, "closed_at": T0 + HOUR}),
         (
-            lc.CLOSED,
+            vocab.CLOSED,
             "evaluate",
             "operator",
             {"satisfaction": "基本满意"},
-            {"status": lc.EVALUATED, "satisfaction": "基本满意"},
+            {"status": vocab.EVALUATED, "satisfaction": "基本满意"},
         ),
         (
-            lc.CLOSED,
+            vocab.CLOSED,
             "evaluate",
             "operator",
             {"satisfaction": "不满意", "reason": "态度差", "department_at_fault": False},
-            {"status": lc.EVALUATED, "satisfaction": "不满意"},
+            {"status": vocab.EVALUATED, "satisfaction": "不满意"},
         ),
         (
-            lc.IN_PROGRESS,
+            vocab.IN_PROGRESS,
             "return",
             "department",
             {"reason": "非本单位职责"},
-            {"status": lc.RETURNED, "return_count": 1},
+            {"status": vocab.RETURNED, "return_count": 1},
         ),
-        (lc.DISPATCHED, "urge", "operator", {}, {"urge_count": 1}),
-        (lc.IN_PROGRESS, "urge", "system", {"reason": "临近期限"}, {"urge_count": 1}),
-        (lc.EVALUATED, "archive", "supervisor", {}, {"status": lc.ARCHIVED}),
-        (lc.CLOSED, "archive", "system", {}, {"status": lc.ARCHIVED}),
-        (lc.MERGED, "archive", "supervisor", {}, {"status": lc.ARCHIVED}),
-        (lc.ARCHIVED, "link_backend", "backend", {"backend_id": "SR-9"}, {"backend_id": "SR-9"}),
+        (vocab.DISPATCHED, "urge", "operator", {}, {"urge_count": 1}),
+        (vocab.IN_PROGRESS, "urge", "system", {"reason": "临近期限"}, {"urge_count": 1}),
+        (vocab.EVALUATED, "archive", "supervisor", {}, {"status": vocab.ARCHIVED}),
+        (vocab.CLOSED, "archive", "system", {}, {"status": vocab.ARCHIVED}),
+        (vocab.MERGED, "archive", "supervisor", {}, {"status": vocab.ARCHIVED}),
+        (vocab.ARCHIVED, "link_backend", "backend", {"backend_id": "SR-9"}, {"backend_id": "SR-9"}),
     ],
 )
 def test_command_allowed(
@@ -215,7 +218,7 @@ def test_command_allowed(
 
 
 def test_unsatisfied_by_the_departments_fault_rehandles() -> None:
-    row = walk(lc.CLOSED)
+    row = walk(vocab.CLOSED)
     later = T0 + 30 * HOUR
     got = changed(
         plan(
@@ -228,7 +231,7 @@ def test_unsatisfied_by_the_departments_fault_rehandles() -> None:
         )
     )
     assert got == {
-        "status": lc.IN_PROGRESS,
+        "status": vocab.IN_PROGRESS,
         "satisfaction": "不满意",
         "rehandle_count": 1,
         "deadline": later + dt.timedelta(days=5),
@@ -237,22 +240,22 @@ def test_unsatisfied_by_the_departments_fault_rehandles() -> None:
     }
 
 
-@pytest.mark.parametrize("state", [lc.REPLIED, lc.CLOSED, lc.EVALUATED])
+@pytest.mark.parametrize("state", [vocab.REPLIED, vocab.CLOSED, vocab.EVALUATED])
 def test_rehandle_restarts_the_clock(state: str) -> None:
     row = walk(state)
     later = T0 + 50 * HOUR
     new = apply_changes(row, plan("rehandle", row, "supervisor", {"reason": "答复不实"}, later, CAL))
-    assert new["status"] == lc.IN_PROGRESS and new["rehandle_count"] == 1
+    assert new["status"] == vocab.IN_PROGRESS and new["rehandle_count"] == 1
     assert new["deadline"] == later + dt.timedelta(days=5)
     assert new["closed_at"] is None and new["replied_at"] is None and violations(new) == []
 
 
 def test_reassign_after_a_return() -> None:
-    row = walk(lc.RETURNED)
+    row = walk(vocab.RETURNED)
     later = T0 + 3 * HOUR
     got = changed(plan("reassign", row, "supervisor", {"department": "铁东区政府"}, later, CAL))
     assert got == {
-        "status": lc.DISPATCHED,
+        "status": vocab.DISPATCHED,
         "department": "铁东区政府",
         "dispatched_at": later,
         "deadline": later + dt.timedelta(days=5),
@@ -260,12 +263,12 @@ def test_reassign_after_a_return() -> None:
     # the same department again: the return is refused (退单驳回)
     assert (
         changed(plan("reassign", row, "admin", {"department": "市水务集团"}, later, CAL))["status"]
-        == lc.DISPATCHED
+        == vocab.DISPATCHED
     )
 
 
 def test_extension_requested_then_approved_moves_the_deadline() -> None:
-    row = walk(lc.IN_PROGRESS)
+    row = walk(vocab.IN_PROGRESS)
     row = apply_changes(
         row,
         plan(
@@ -291,7 +294,7 @@ def test_extension_requested_then_approved_moves_the_deadline() -> None:
 
 
 def test_supervise_only_after_expiry_and_once() -> None:
-    row = walk(lc.IN_PROGRESS)
+    row = walk(vocab.IN_PROGRESS)
     late = T0 + dt.timedelta(days=6)
     row = apply_changes(row, plan("supervise", row, "supervisor", {}, late, CAL))
     assert row["supervised"] is True
@@ -299,13 +302,13 @@ def test_supervise_only_after_expiry_and_once() -> None:
 
 
 def test_merge_into_a_parent() -> None:
-    row = walk(lc.RECEIVED)
-    got = changed(plan("merge", row, "operator", {"parent_id": 42, "parent_status": lc.CLOSED}, T0, CAL))
-    assert got == {"status": lc.MERGED, "parent_id": 42}
+    row = walk(vocab.RECEIVED)
+    got = changed(plan("merge", row, "operator", {"parent_id": 42, "parent_status": vocab.CLOSED}, T0, CAL))
+    assert got == {"status": vocab.MERGED, "parent_id": 42}
 
 
 def test_edit_before_dispatch() -> None:
-    row = walk(lc.RECEIVED)
+    row = walk(vocab.RECEIVED)
     got = plan(
         "edit",
         row,
@@ -318,47 +321,47 @@ def test_edit_before_dispatch() -> None:
 
 
 def test_edit_after_a_return_may_fix_the_classification() -> None:
-    row = walk(lc.RETURNED)
+    row = walk(vocab.RETURNED)
     assert changed(plan("edit", row, "operator", {"leaf_code": "09.01"}, T0, CAL)) == {"leaf_code": "09.01"}
 
 
 # --- each command, refused -----------------------------------------------------------------------
 
 REQUIRED_CASES = [
-    (lc.RECEIVED, "close_direct", "operator", {}, "missing answer"),
-    (lc.RECEIVED, "dispatch", "operator", {"co_departments": ["x"]}, "missing department"),
-    (lc.IN_PROGRESS, "reply", "backend", {"answer": "   "}, "answer must be a non-empty text"),
-    (lc.CLOSED, "evaluate", "operator", {}, "missing satisfaction"),
+    (vocab.RECEIVED, "close_direct", "operator", {}, "missing answer"),
+    (vocab.RECEIVED, "dispatch", "operator", {"co_departments": ["x"]}, "missing department"),
+    (vocab.IN_PROGRESS, "reply", "backend", {"answer": "   "}, "answer must be a non-empty text"),
+    (vocab.CLOSED, "evaluate", "operator", {}, "missing satisfaction"),
     (
-        lc.CLOSED,
+        vocab.CLOSED,
         "evaluate",
         "operator",
         {"satisfaction": "不满意", "department_at_fault": True},
         "needs a reason",
     ),
     (
-        lc.CLOSED,
+        vocab.CLOSED,
         "evaluate",
         "operator",
         {"satisfaction": "不满意", "reason": "慢"},
         "needs department_at_fault",
     ),
-    (lc.CLOSED, "evaluate", "operator", {"satisfaction": "很好"}, "satisfaction must be one of"),
-    (lc.CLOSED, "rehandle", "supervisor", {}, "missing reason"),
-    (lc.DISPATCHED, "return", "department", {"reason": ""}, "missing reason"),
-    (lc.RETURNED, "reassign", "supervisor", {}, "missing department"),
-    (lc.IN_PROGRESS, "request_extension", "department", {"extension_days": 3}, "missing reason"),
-    (lc.IN_PROGRESS, "request_extension", "department", {"reason": "x"}, "missing extension_days"),
-    (lc.IN_PROGRESS, "request_extension", "department", {"reason": "x", "extension_days": 0}, "from 1 to"),
-    (lc.RECEIVED, "merge", "operator", {"parent_id": 3}, "missing parent_status"),
-    (lc.RECEIVED, "merge", "operator", {"parent_id": 3, "parent_status": None}, "does not exist"),
-    (lc.RECEIVED, "merge", "operator", {"parent_id": 3, "parent_status": lc.MERGED}, "itself merged"),
-    (lc.RECEIVED, "merge", "operator", {"parent_id": 1, "parent_status": lc.RECEIVED}, "into itself"),
-    (lc.ARCHIVED, "link_backend", "backend", {}, "missing backend_id"),
-    (lc.RECEIVED, "edit", "operator", {}, "no field to edit"),
-    (lc.RECEIVED, "edit", "operator", {"nature": "闲聊"}, "nature must be one of"),
-    (lc.DISPATCHED, "edit", "operator", {"description": "改"}, "cannot be edited in this state"),
-    (lc.DISPATCHED, "accept", "backend", {"bogus": 1}, "unknown argument"),
+    (vocab.CLOSED, "evaluate", "operator", {"satisfaction": "很好"}, "satisfaction must be one of"),
+    (vocab.CLOSED, "rehandle", "supervisor", {}, "missing reason"),
+    (vocab.DISPATCHED, "return", "department", {"reason": ""}, "missing reason"),
+    (vocab.RETURNED, "reassign", "supervisor", {}, "missing department"),
+    (vocab.IN_PROGRESS, "request_extension", "department", {"extension_days": 3}, "missing reason"),
+    (vocab.IN_PROGRESS, "request_extension", "department", {"reason": "x"}, "missing extension_days"),
+    (vocab.IN_PROGRESS, "request_extension", "department", {"reason": "x", "extension_days": 0}, "from 1 to"),
+    (vocab.RECEIVED, "merge", "operator", {"parent_id": 3}, "missing parent_status"),
+    (vocab.RECEIVED, "merge", "operator", {"parent_id": 3, "parent_status": None}, "does not exist"),
+    (vocab.RECEIVED, "merge", "operator", {"parent_id": 3, "parent_status": vocab.MERGED}, "itself merged"),
+    (vocab.RECEIVED, "merge", "operator", {"parent_id": 1, "parent_status": vocab.RECEIVED}, "into itself"),
+    (vocab.ARCHIVED, "link_backend", "backend", {}, "missing backend_id"),
+    (vocab.RECEIVED, "edit", "operator", {}, "no field to edit"),
+    (vocab.RECEIVED, "edit", "operator", {"nature": "闲聊"}, "nature must be one of"),
+    (vocab.DISPATCHED, "edit", "operator", {"description": "改"}, "cannot be edited in this state"),
+    (vocab.DISPATCHED, "accept", "backend", {"bogus": 1}, "unknown argument"),
 ]
 
 
@@ -371,27 +374,29 @@ def test_refused_for_missing_or_bad_arguments(
 
 def test_guards() -> None:
     late = T0 + dt.timedelta(days=6)
-    refused("urge", walk(lc.IN_PROGRESS), "operator", {}, late, match="has passed")
-    refused("supervise", walk(lc.IN_PROGRESS), "supervisor", {}, T0 + HOUR, match="not passed yet")
+    refused("urge", walk(vocab.IN_PROGRESS), "operator", {}, late, match="has passed")
+    refused("supervise", walk(vocab.IN_PROGRESS), "supervisor", {}, T0 + HOUR, match="not passed yet")
     refused(
         "request_extension",
-        walk(lc.IN_PROGRESS),
+        walk(vocab.IN_PROGRESS),
         "department",
         {"reason": "x", "extension_days": 2},
         late,
         match="has passed",
     )
-    refused("approve_extension", walk(lc.IN_PROGRESS), "supervisor", {}, match="no extension is pending")
-    refused("return", walk(lc.DISPATCHED), "department", {"reason": "x"}, late, match="window for returning")
+    refused("approve_extension", walk(vocab.IN_PROGRESS), "supervisor", {}, match="no extension is pending")
+    refused(
+        "return", walk(vocab.DISPATCHED), "department", {"reason": "x"}, late, match="window for returning"
+    )
     refused(
         "request_extension",
-        walk(lc.IN_PROGRESS),
+        walk(vocab.IN_PROGRESS),
         "department",
         {"reason": "x", "extension_days": 11},
         match="at most 10 days",
     )
     direct = apply_changes(
-        walk(lc.RECEIVED), plan("close_direct", walk(lc.RECEIVED), "operator", {"answer": "a"}, T0)
+        walk(vocab.RECEIVED), plan("close_direct", walk(vocab.RECEIVED), "operator", {"answer": "a"}, T0)
     )
     refused(
         "evaluate",
@@ -401,7 +406,7 @@ def test_guards() -> None:
         match="no department can be at fault",
     )
     refused("rehandle", direct, "supervisor", {"reason": "x"}, match="no department to re-handle")
-    row = walk(lc.IN_PROGRESS)
+    row = walk(vocab.IN_PROGRESS)
     row = apply_changes(
         row, plan("request_extension", row, "department", {"reason": "x", "extension_days": 2}, T0)
     )
@@ -418,13 +423,13 @@ def test_guards() -> None:
 
 
 def test_guards_supervise_with_no_deadline() -> None:
-    row = walk(lc.RECEIVED)
+    row = walk(vocab.RECEIVED)
     row = apply_changes(row, plan("dispatch", row, "operator", {"department": "x"}, T0, None))
     refused("supervise", row, "supervisor", {}, T0 + dt.timedelta(days=30), match="no deadline")
 
 
 def test_unknown_command_role_and_naive_time() -> None:
-    row = walk(lc.RECEIVED)
+    row = walk(vocab.RECEIVED)
     refused("fly", row, "operator", {}, match="unknown command")
     refused("dispatch", row, "janitor", {"department": "x"}, match="unknown role")
     refused("dispatch", row, "operator", {"department": "x"}, T0.replace(tzinfo=None), match="timezone-aware")
@@ -434,7 +439,7 @@ def test_unknown_command_role_and_naive_time() -> None:
 def test_every_wrong_state_and_role_is_refused(command: str) -> None:
     """The table decides: every (state, role) pair outside it is refused before anything else."""
     spec = COMMANDS[command]
-    for state in (None, *lc.STATUSES):
+    for state in (None, *vocab.STATUSES):
         row = walk(state) if state else {}
         for role in lc.ALL_ROLES:
             if state in spec.from_states and role in spec.roles:
@@ -449,18 +454,18 @@ def test_trainers_change_nothing() -> None:
 
 
 def test_every_state_is_reachable_and_every_command_documented() -> None:
-    assert set(PATHS) == set(lc.STATUSES)
+    assert set(PATHS) == set(vocab.STATUSES)
     for name in COMMANDS:
         assert f"\n{name} " in lc.__doc__ or f"\n{name}\n" in lc.__doc__ or f"\n{name}  " in lc.__doc__
 
 
 def test_allowed_commands() -> None:
-    assert set(lc.allowed_commands(walk(lc.IN_PROGRESS), "department")) == {
+    assert set(lc.allowed_commands(walk(vocab.IN_PROGRESS), "department")) == {
         "reply",
         "return",
         "request_extension",
     }
-    assert lc.allowed_commands(walk(lc.IN_PROGRESS), "trainer") == []
+    assert lc.allowed_commands(walk(vocab.IN_PROGRESS), "trainer") == []
 
 
 # --- random sequences ----------------------------------------------------------------------------
@@ -473,13 +478,13 @@ VALID_ARGS: dict[str, st.SearchStrategy[Any]] = {
     "answer": st.just("已处理完毕"),
     "department": st.sampled_from(DEPARTMENTS),
     "co_departments": st.lists(st.sampled_from(DEPARTMENTS), max_size=2),
-    "satisfaction": st.sampled_from([*lc.SATISFACTIONS, "不满意"]),
+    "satisfaction": st.sampled_from([*vocab.SATISFACTIONS, "不满意"]),
     "department_at_fault": st.booleans(),
     "extension_days": st.sampled_from([1, 3, 10]),
     "parent_id": st.just(2),
-    "parent_status": st.sampled_from([lc.DISPATCHED, lc.CLOSED]),
+    "parent_status": st.sampled_from([vocab.DISPATCHED, vocab.CLOSED]),
     "backend_id": st.just("SR-1"),
-    "urgency": st.sampled_from(lc.URGENCIES),
+    "urgency": st.sampled_from(vocab.URGENCIES),
     "description": st.just("新描述"),
     "callback_consent": st.booleans(),
     "leaf_code": st.sampled_from(["01.01", "02.03"]),
@@ -490,7 +495,7 @@ BAD_ARGS: dict[str, st.SearchStrategy[Any]] = {
     "department": st.sampled_from([None, ""]),
     "satisfaction": st.sampled_from([None, "很好"]),
     "extension_days": st.sampled_from([0, 40, -1]),
-    "parent_status": st.sampled_from([None, lc.MERGED]),
+    "parent_status": st.sampled_from([None, vocab.MERGED]),
     "urgency": st.just("不急"),
     "description": st.just(""),
     "parent_id": st.just(1),
@@ -584,7 +589,7 @@ def run_steps(
 
 
 def test_a_long_valid_history_keeps_the_invariants() -> None:
-    steps = [(c, r, 1, a) for c, r, a in PATHS[lc.CLOSED]]
+    steps = [(c, r, 1, a) for c, r, a in PATHS[vocab.CLOSED]]
     steps += [
         ("evaluate", "operator", 20, {"satisfaction": "不满意", "reason": "x", "department_at_fault": True}),
         ("request_extension", "backend", 1, {"reason": "r", "extension_days": 2}),
@@ -595,13 +600,13 @@ def test_a_long_valid_history_keeps_the_invariants() -> None:
         ("archive", "system", 1, {}),
     ]
     row, applied = run_steps(new_ticket(), steps)
-    assert applied == len(steps) and row["status"] == lc.ARCHIVED and row["rehandle_count"] == 1
+    assert applied == len(steps) and row["status"] == vocab.ARCHIVED and row["rehandle_count"] == 1
 
 
 def test_the_real_deadline_calculator_fits() -> None:
     deadlines = pytest.importorskip("store.deadlines", reason="store/deadlines.py not written yet")
     calc = deadlines.DeadlineCalculator(deadlines.DeadlinePolicy())
-    row = walk(lc.RECEIVED)
+    row = walk(vocab.RECEIVED)
     row = apply_changes(row, plan("dispatch", row, "operator", {"department": "x"}, T0, calc))
     row = apply_changes(row, plan("accept", row, "backend", {}, T0, calc))
     first = row["deadline"]
@@ -611,3 +616,20 @@ def test_the_real_deadline_calculator_fits() -> None:
     )
     row = apply_changes(row, plan("approve_extension", row, "supervisor", {}, T0, calc))
     assert row["deadline"] > first + dt.timedelta(days=2) and violations(row) == []
+
+
+def test_the_docstring_table_is_the_rendering_of_commands() -> None:
+    assert lc.__doc__ is not None and lifecycle_table() in lc.__doc__, (
+        "store/lifecycle.py's table differs from COMMANDS: paste `python -m store.lifecycle` into the docstring"
+    )
+
+
+def test_the_rendering_follows_the_command_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = lifecycle_table()
+    urge = COMMANDS["urge"]
+    changed = {**COMMANDS, "urge": dataclasses.replace(urge, label="催促", roles=urge.roles | {"backend"})}
+    monkeypatch.setattr(lc, "COMMANDS", changed)
+    after = lifecycle_table()
+    assert after != before and after not in (lc.__doc__ or "")
+    urge_line = next(line for line in after.splitlines() if line.startswith("urge "))
+    assert "催促" in urge_line and "HOTLINE, backend," in urge_line

@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from store.db import Store, open_store
-from store.kpi import compute_kpis, rollups_match_tables
-from store.lifecycle import violations
+from store.invariants import violations
+from store.kpi.report import compute_kpis, rollups_match_tables
+from store.kpi.rollups import kpi_dirty_days
 from store.models import Call, Caller, Evaluation, Ticket, TicketCounter, TicketEvent
-from store.rollups import kpi_dirty_days
-from store.seed import PLACEHOLDER_LEAVES, SeedLeaf, _Encoder, leaves_from_taxonomy, seed
+from store.seed import seed
+from store.seed_data import PLACEHOLDER_LEAVES, SeedLeaf, leaves_from_taxonomy
+from store.seed_history import Encoder
 from store.tickets import Actor, TicketDraft, create_ticket, encode_value, replay, ticket_fields
 from store.workcal import SHANGHAI
 
@@ -157,7 +159,7 @@ def test_the_real_taxonomy_can_be_the_leaf_source(sqlite_store: Store) -> None:
 
 
 def test_fast_encoder_writes_what_the_service_writes() -> None:
-    enc = _Encoder()
+    enc = Encoder()
     for value in (
         dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
         dt.datetime(2026, 1, 2, 11, tzinfo=SHANGHAI),

@@ -7,6 +7,7 @@ from test_lifecycle import HOUR, T0, walk
 from test_tickets import OPERATOR, SUPERVISOR, command, counts, create, row_of
 
 from store import lifecycle as lc
+from store import vocabulary as vocab
 from store.db import Store
 from store.tickets import Actor, LifecycleError, find_ticket, ticket_as_dict
 
@@ -14,18 +15,18 @@ from store.tickets import Actor, LifecycleError, find_ticket, ticket_as_dict
 def test_note_is_a_command_of_every_state_without_changes() -> None:
     spec = lc.COMMANDS["note"]
     assert spec.label == "备注" and spec.to_state is None and not spec.effects
-    assert spec.from_states == frozenset(lc.STATUSES)
+    assert spec.from_states == frozenset(vocab.STATUSES)
     assert {"operator", "supervisor", "system"} <= spec.roles and "trainer" not in spec.roles
-    for state in lc.STATUSES:
+    for state in vocab.STATUSES:
         assert lc.plan("note", walk(state), "operator", {"reason": "转接 119（盲转）"}, T0 + 900 * HOUR) == []
 
 
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_note_needs_a_text(reason: str | None) -> None:
     with pytest.raises(LifecycleError, match="missing reason"):
-        lc.plan("note", walk(lc.RECEIVED), "operator", {"reason": reason}, T0)
+        lc.plan("note", walk(vocab.RECEIVED), "operator", {"reason": reason}, T0)
     with pytest.raises(LifecycleError, match="missing reason"):
-        lc.plan("note", walk(lc.RECEIVED), "operator", {}, T0)
+        lc.plan("note", walk(vocab.RECEIVED), "operator", {}, T0)
 
 
 def test_note_writes_one_event_no_outbox_and_keeps_the_row(store: Store) -> None:

@@ -16,8 +16,10 @@ from sqlalchemy import func, select
 from test_lifecycle import CAL, HOUR, T0, draw_step
 
 from store import lifecycle as lc
+from store import vocabulary as vocab
 from store.callers import PhoneError, mask_phone, normalise_phone
 from store.db import Store
+from store.invariants import violations
 from store.models import Caller, Evaluation, OutboxEntry, Ticket, TicketEvent
 from store.tickets import (
     BOARDS,
@@ -90,7 +92,7 @@ def row_of(store: Store, number: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def test_create_writes_row_events_outbox_and_caller(store: Store) -> None:
     t = create(store)
-    assert t.number == "AS20261127000001" and t.status == lc.RECEIVED and t.version == 1
+    assert t.number == "AS20261127000001" and t.status == vocab.RECEIVED and t.version == 1
     assert t.caller_phone == "+8613812345678"
     with store.read() as s:
         events = s.scalars(
@@ -251,7 +253,7 @@ def test_link_backend_many_waits_for_a_command_holding_the_ticket(store: Store) 
     with store.read() as s:
         ticket = find_ticket(s, t.number)
         assert ticket is not None and ticket.version == 3 and ticket.backend_id == "SR-1"
-        assert ticket.status == lc.DISPATCHED
+        assert ticket.status == vocab.DISPATCHED
         assert [e.command for e in ticket.events][-1] == "link_backend"
         assert [e.seq for e in ticket.events] == list(range(1, len(ticket.events) + 1))
 
@@ -289,7 +291,7 @@ def test_full_life_writes_events_versions_and_outbox(store: Store) -> None:
     with store.read() as s:
         ticket = find_ticket(s, t.number)
         assert ticket is not None
-        assert ticket.status == lc.IN_PROGRESS and ticket.rehandle_count == 1 and ticket.version == 7
+        assert ticket.status == vocab.IN_PROGRESS and ticket.rehandle_count == 1 and ticket.version == 7
         assert ticket.deadline == T0 + 40 * HOUR + dt.timedelta(days=5)
         seqs = [e.seq for e in ticket.events]
         assert seqs == sorted(seqs) == list(range(1, len(seqs) + 1))
@@ -308,7 +310,7 @@ def test_full_life_writes_events_versions_and_outbox(store: Store) -> None:
         reasons = {e.reason for e in ticket.events if e.command == "evaluate"}
         assert reasons == {"还是不热"}
     fields, replayed = row_of(store, t.number)
-    assert replayed == fields and lc.violations(fields) == []
+    assert replayed == fields and violations(fields) == []
 
 
 def test_refused_command_changes_nothing(store: Store) -> None:
@@ -329,7 +331,7 @@ def test_merge_by_parent_number(store: Store) -> None:
     command(store, child.number, "merge", parent_number=parent.number, reason="重复诉求")
     with store.read() as s:
         got = find_ticket(s, child.number)
-        assert got is not None and got.status == lc.MERGED and got.parent_id == parent.id
+        assert got is not None and got.status == vocab.MERGED and got.parent_id == parent.id
     other = create(store)
     with pytest.raises(LifecycleError, match="itself merged"):
         command(store, other.number, "merge", parent_number=child.number)
@@ -369,7 +371,7 @@ def test_list_find_and_json(store: Store) -> None:
     command(store, numbers[0], "dispatch", department="市供暖公司")
     with store.read() as s:
         assert [t.number for t in list_tickets(s)] == numbers[::-1]
-        assert [t.number for t in list_tickets(s, status=lc.DISPATCHED)] == [numbers[0]]
+        assert [t.number for t in list_tickets(s, status=vocab.DISPATCHED)] == [numbers[0]]
         assert len(list_tickets(s, limit=2)) == 2
         with pytest.raises(TicketError, match="unknown status"):
             list_tickets(s, status="open")
@@ -393,7 +395,7 @@ def test_list_find_and_json(store: Store) -> None:
         "events",
     ):
         assert key in data
-    assert data["status"] == lc.DISPATCHED and data["created_at"].startswith("2026-11-27T01:00:00")
+    assert data["status"] == vocab.DISPATCHED and data["created_at"].startswith("2026-11-27T01:00:00")
     assert data["events"][-1]["command"] == "dispatch"
 
 
@@ -511,5 +513,5 @@ def test_random_histories_stay_valid_and_replay_exactly(store: Store, data: st.D
         except LifecycleError:
             assert (counts(store), row_of(store, t.number)[0]) == before
         fields, replayed = row_of(store, t.number)
-        assert lc.violations(fields) == []
+        assert violations(fields) == []
         assert replayed == fields

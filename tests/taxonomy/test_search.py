@@ -353,6 +353,17 @@ def test_popularity_prior(taxonomy: Taxonomy) -> None:
     assert top(popular, "电梯", 2) == [first, second]
 
 
+def test_with_config_shares_the_index_not_the_priors(taxonomy: Taxonomy) -> None:
+    base = Searcher(taxonomy, popularity={"x": 1.0})
+    first, second = top(base, "电梯", 2)
+    other = base.with_config(SearchConfig(popularity_boost=5.0))
+    assert other.index is base.index and other.config.popularity_boost == 5.0
+    assert base.config.popularity_boost == SearchConfig().popularity_boost
+    other.set_popularity({second: 1.0})
+    assert top(other, "电梯", 2) == [second, first]
+    assert top(base, "电梯", 2) == [first, second]  # its popularity and its results memo are its own
+
+
 def test_prior_from_choices_mixes_recency_and_frequency() -> None:
     prior = prior_from_choices(["a", "b", "b", "b"], half_life=10.0)
     assert prior["a"] == 1.0
@@ -424,8 +435,7 @@ def test_index_uses_the_precomputed_pinyin(taxonomy: Taxonomy) -> None:
 
 
 _ORDER_SCRIPT = """
-import json, sys
-sys.path.insert(0, {tests!r})
+import json
 from test_search import small_taxonomy
 from taxonomy.search import Searcher
 s = Searcher(small_taxonomy())
@@ -435,10 +445,11 @@ print(json.dumps(out, sort_keys=True))
 
 
 def test_order_does_not_depend_on_the_hash_seed() -> None:
-    script = _ORDER_SCRIPT.format(tests=str(Path(__file__).parent))
+    script = _ORDER_SCRIPT.format()
     outputs = set()
     for seed in ("1", "2", "3"):
-        env = {"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}
+        # PYTHONPATH: the script imports this module by name
+        env = {"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent)}
         proc = subprocess.run(
             [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60, check=True
         )

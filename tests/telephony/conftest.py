@@ -11,14 +11,10 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from siprig import EventLog, Kamailio, Sipp, free_udp_port, line_config, started_line
 
 from telephony.events import Registered
@@ -85,8 +81,10 @@ def make_line(tmp_path: Path) -> Iterator:
 def sipp(tmp_path: Path) -> Iterator:
     runs: list[Sipp] = []
 
-    def run(scen: str, *args: str, name: str = "sipp") -> Sipp:
-        s = Sipp(tmp_path / f"{name}{len(runs)}", scen, ["-p", str(free_udp_port()), *args]).start()
+    def run(scen: str, *args: str, name: str = "sipp", files: dict[str, bytes] | None = None) -> Sipp:
+        s = Sipp(
+            tmp_path / f"{name}{len(runs)}", scen, ["-p", str(free_udp_port()), *args], files=files or {}
+        ).start()
         runs.append(s)
         return s
 

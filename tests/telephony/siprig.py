@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -184,10 +186,13 @@ class Sipp:
     scenario: str
     args: list[str]
     proc: subprocess.Popen[bytes] | None = None
+    files: dict[str, bytes] = field(default_factory=dict)  # more files for the scenario (e.g. a WAV)
 
     def start(self, timeout_s: int = 20) -> Sipp:
         self.workdir.mkdir(parents=True, exist_ok=True)
         shutil.copy(RIG / "tone1k_ulaw.wav", self.workdir / "tone1k_ulaw.wav")
+        for name, data in self.files.items():
+            (self.workdir / name).write_bytes(data)
         (self.workdir / "scenario.xml").write_text(self.scenario)
         out = (self.workdir / "sipp.out").open("wb")
         self.proc = subprocess.Popen(
@@ -238,6 +243,33 @@ class Sipp:
     def report(self) -> str:
         out = (self.workdir / "sipp.out").read_text(errors="replace")
         return f"--- sipp.out\n{out[-3000:]}\n--- errors\n{self.errors()[-3000:]}"
+
+
+def ulaw_wav(pcm16: bytes) -> bytes:
+    """8 kHz G.711 u-law in a WAV file (format 7), what sipp's ``rtp_stream`` plays."""
+    data = audio.ulaw_encode(pcm16)
+    fmt = struct.pack("<HHIIHHH", 7, 1, audio.RATE, audio.RATE, 1, 8, 0)
+    fact = struct.pack("<I", len(data))
+    body = (
+        b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"fact"
+        + struct.pack("<I", len(fact))
+        + fact
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
+    )
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def sdp_answer_payloads(messages: str) -> list[str]:
+    """The payload types of the line's SDP (``o=pyVoIP``) in a sipp messages log, in their order."""
+    m = re.search(r"o=pyVoIP [^\n]*\n(?:[^\n]*\n)*?m=audio \d+ RTP/AVP ([0-9 ]+)", messages)
+    assert m is not None, messages[-3000:]
+    return m.group(1).split()
 
 
 def scenario(name: str, *, hangup: str | None = None, dtmf: bool = False) -> str:

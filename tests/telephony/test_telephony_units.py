@@ -14,7 +14,8 @@ from telephony.events import CallEnded, CallOffered, Dtmf, event_from_dict
 from telephony.redact import mask_number, redact_processor, redact_text
 from telephony.sip import dialog, digest, message, sdp
 from telephony.sip.client import granted_expiry, refresh_delay
-from telephony.sip.config import FIXES, SipConfig
+from telephony.sip.config import FIXES, DtmfMode, SipConfig
+from telephony.sip.phone import offer_payloads, our_payloads
 from telephony.sip.rtp import HotlineRTPClient, parse_telephone_event, telephone_event_packets
 
 INVITE = (
@@ -145,7 +146,9 @@ def test_sdp_first_g711_direction_and_names() -> None:
 
 
 # -- RTP -------------------------------------------------------------------------------------------
-def _client(assoc: dict[int, RTP.PayloadType], disabled: frozenset[str] = frozenset()) -> HotlineRTPClient:
+def _client(
+    assoc: dict[int, RTP.PayloadType], disabled: frozenset[str] = frozenset(), dtmf_mode: DtmfMode = "rfc4733"
+) -> HotlineRTPClient:
     cfg = SipConfig(server="127.0.0.1", username="1", password="x", disabled_fixes=disabled)
     return HotlineRTPClient(
         assoc,
@@ -157,6 +160,7 @@ def _client(assoc: dict[int, RTP.PayloadType], disabled: frozenset[str] = frozen
         on_dtmf=lambda d: None,
         next_frame=lambda: audio.SILENCE,
         fix=cfg.fix,
+        dtmf_mode=dtmf_mode,
     )
 
 
@@ -319,3 +323,78 @@ def test_dialog_tags_option_tags_and_the_replaces_uri() -> None:
     assert (uas.local_tag, uas.remote_tag) == ("ours", "abc")
     # for the peer, to-tag is its own tag (our remote tag); the URI is its address, escaped
     assert uas.replaces_uri() == "sip:13800138000@127.0.0.1?Replaces=call-1%3Bto-tag%3Dabc%3Bfrom-tag%3Dours"
+
+
+# -- the [sip] settings' pure parts ------------------------------------------------------------------
+def test_sip_settings_are_checked_and_cross_the_pipe() -> None:
+    cfg = SipConfig(
+        server="s",
+        username="u",
+        password="p",
+        codecs=("PCMU",),
+        dtmf_mode="inband",
+        register_timeout=2.0,
+        display_name="席位 7",
+    )
+    assert SipConfig.from_wire(cfg.to_wire()) == cfg
+    for bad in ({"codecs": ()}, {"codecs": ("G729",)}, {"dtmf_mode": "info"}, {"register_timeout": 0}):
+        with pytest.raises(ValueError):
+            SipConfig(server="s", username="u", password="p", **bad)  # type: ignore[arg-type]
+
+
+def test_our_codec_order_decides_offer_and_answer() -> None:
+    offered = {0: RTP.PayloadType.PCMU, 8: RTP.PayloadType.PCMA, 101: RTP.PayloadType.EVENT}
+    base = SipConfig(server="s", username="u", password="p")
+    assert list(our_payloads(base, offered)) == [8, 0, 101]  # PCMA first by default
+    pcmu = SipConfig(server="s", username="u", password="p", codecs=("PCMU", "PCMA"))
+    assert list(our_payloads(pcmu, offered)) == [0, 8, 101]
+    only_a = SipConfig(server="s", username="u", password="p", codecs=("PCMA",), dtmf_mode="inband")
+    assert list(our_payloads(only_a, offered)) == [8]  # inband: no telephone-event either
+    assert list(offer_payloads(pcmu)) == [0, 8, 101] and list(offer_payloads(only_a)) == [8]
+    offer = sdp.parse_audio(SDP)
+    assert offer is not None
+    assert offer.best_codec(("PCMU", "PCMA")) == "PCMU" and offer.best_codec(("PCMA",)) == "PCMA"
+    assert sdp.AudioOffer("h", 1, ("0",)).best_codec(("PCMA",)) is None
+
+
+def test_display_names_are_quoted() -> None:
+    assert message.format_name_addr("", "sip:1@h") == "<sip:1@h>"
+    assert message.format_name_addr('市民 "热线" \\', "sip:1@h") == '"市民 \\"热线\\" \\\\" <sip:1@h>'
+    caller, display = message.user_and_display(message.format_name_addr("Desk 7", "sip:1001@h") + ";tag=x")
+    assert (caller, display) == ("1001", "Desk 7")
+
+
+def test_inband_dtmf_is_made_and_recognised_once_per_key() -> None:
+    keys = "0123456789*#ABCD"
+    gap = bytes(audio.FRAME_BYTES * 4)
+    pcm = b"".join(audio.dtmf_tone(k, 0.04) + gap for k in keys)  # 40 ms: ITU-T Q.24 shortest key
+    for codec in ((audio.ulaw_encode, audio.ulaw_decode), (audio.alaw_encode, audio.alaw_decode)):
+        detector = audio.DtmfDetector()
+        heard = [d for f in audio.frames(codec[1](codec[0](pcm))) for d in detector.feed(f)]
+        assert "".join(heard) == keys
+    held = audio.DtmfDetector()  # one long press is one digit
+    assert [d for f in audio.frames(audio.dtmf_tone("5", 1.0)) for d in held.feed(f)] == ["5"]
+    quiet = audio.DtmfDetector()  # single tones, speech-like pairs of non-DTMF tones, silence: nothing
+    noise = audio.tone(1000, 0.5) + audio.tone(697, 0.5) + audio.tone(440, 0.5) + bytes(4000)
+    assert [d for f in audio.frames(noise) for d in quiet.feed(f)] == []
+
+
+def test_inband_rtp_client_reads_tones_and_ignores_events() -> None:
+    digits: list[str] = []
+    c = _client({0: RTP.PayloadType.PCMU}, dtmf_mode="inband")
+    c.dtmf = digits.append
+    ulaw = audio.ulaw_encode(audio.dtmf_tone("7", 0.1) + bytes(audio.FRAME_BYTES * 4))
+    for i in range(0, len(ulaw), audio.FRAME_SAMPLES):
+        c.parse_packet(struct.pack(">BBHII", 0x80, 0, i, i, 1) + ulaw[i : i + audio.FRAME_SAMPLES])
+    assert digits == ["7"]
+    with pytest.raises(RTP.RTPParseError):  # telephone-event was not negotiated
+        c.parse_packet(struct.pack(">BBHII", 0x80, 0x80 | 101, 1, 1, 1) + bytes([1, 0x8A, 0, 160]))
+
+
+def test_worker_control_messages_are_apart_from_events() -> None:
+    from telephony.events import Event
+    from telephony.sip.wire import Control
+
+    assert not isinstance(Control("pong"), Event)
+    assert Control("log", {"event": "x", "n": 1}).record == {"event": "x", "n": 1}
+    assert CallEnded(call_id="c").t == 0.0  # built in the worker; the host stamps t on receipt

@@ -1,4 +1,5 @@
 """Every KPI of the hotline, defined once, computed with set-based SQL (SQLAlchemy Core).
+Every KPI of the hotline, defined once, computed with set-based SQL (SQLAlchemy Core).
 
 Period: ``[date_from, date_to)`` on ``tickets.created_at`` (case KPIs) and ``calls.offered_at`` (call
 KPIs); dates are Anshan (Asia/Shanghai) calendar days, datetimes are taken as given. Groupings
@@ -40,22 +41,9 @@ aht_seconds 平均通话时长          talk seconds (answered_at → ended_at) 
 
 After-call work is not recorded per call in the schema (only as agent states), so AHT is talk time.
 
-Speed: the per-day sums of every measure are kept in roll-up tables (store/rollups.py) for the whole
-centre and per board / department / district / leaf, so a report over a million tickets sums a few
-thousand rows. Database triggers (migration 0003) mark the Anshan day of every inserted, deleted or
-changed ticket / call in ``kpi_dirty_days`` — whoever writes, ORM or Core, whether or not this module is
-imported — at the cost of one INSERT OR IGNORE into a tiny table per change. A report first refreshes
-the dirty days (``refresh_rollups``: per day, DELETE its roll-up rows and INSERT ... SELECT them again
-from the base tables with the same measure expressions). Reports read the base tables (same
-definitions, same result, slower) for datetime bounds, thresholds that are not roll-up buckets
-(store.rollups.ACCEPT_BUCKETS_HOURS / SERVICE_LEVEL_BUCKETS_SECONDS), roll-ups not marked built by the
-current definition, or when dirty days remain (a refresh that could not run, e.g. a read-only file).
-"Overdue open" is always live: a partial index (ix_tickets_open_deadline) over the few tickets still open.
-
-Why mark-and-refresh rather than maintaining the sums in the writer's transaction: the save path stays
-one tiny insert (the work moves to the first report after a change, and is per day, not per ticket), no
-process has to load hooks, and a refresh recomputes from the base tables, so it cannot drift.
-Bulk loads (the history generator) call ``rebuild_rollups`` at the end instead.
+``compute_kpis`` reads the daily roll-ups (``store.kpi.rollups``) when they can answer the question
+and the base tables otherwise, with the same measures (``store.kpi.measures``); see
+``store.kpi.rollups`` for when and why.
 """
 
 from __future__ import annotations
@@ -66,182 +54,43 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-import structlog
-from sqlalchemy import (
-    Connection,
-    Float,
-    Select,
-    String,
-    and_,
-    case,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    not_,
-    or_,
-    select,
-    true,
-    tuple_,
-    union_all,
-)
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Connection, Select, and_, func, literal, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
-from store.lifecycle import DEPARTMENT_STATES, MERGED
-from store.models import Call, Ticket
-from store.rollups import (
+from store.kpi.measures import (
     ACCEPT_BUCKETS_HOURS,
     CALL_COUNT_COLUMNS,
-    ROLLED_UP_DIMS,
-    ROLLUP_VERSION,
+    CALLS,
     SERVICE_LEVEL_BUCKETS_SECONDS,
     TICKET_COUNT_COLUMNS,
-    kpi_call_daily,
-    kpi_dirty_days,
-    kpi_rollup_state,
-    kpi_ticket_daily,
+    TICKETS,
+    accepted_within,
+    answered_within,
+    call_measures,
+    local_day,
+    overdue_measures,
+    ticket_measures,
 )
+from store.kpi.rollups import kpi_call_daily, kpi_ticket_daily, refresh_if_dirty, rollups_built
 from store.workcal import SHANGHAI
 
-log = structlog.get_logger(__name__)
+__all__ = [
+    "DEFAULT_ACCEPT_WITHIN_HOURS",
+    "DEFAULT_SERVICE_LEVEL_SECONDS",
+    "GROUPINGS",
+    "CallKpis",
+    "CaseKpis",
+    "KpiGroup",
+    "KpiReport",
+    "Ratio",
+    "compute_kpis",
+    "rollups_match_tables",
+]
 
 GROUPINGS: tuple[str, ...] = ("board", "department", "district", "leaf", "day")
 DEFAULT_SERVICE_LEVEL_SECONDS = 15
 DEFAULT_ACCEPT_WITHIN_HOURS = 24
-_T = Ticket.__table__
-_C = Call.__table__
-_EPS = 0.001  # seconds; julianday arithmetic is floating point
-
-
-# --- dialect-portable SQL pieces -----------------------------------------------------------------
-
-
-class seconds_between(FunctionElement[float]):
-    """``later - earlier`` in seconds (float)."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
-
-
-@compiles(seconds_between, "postgresql")
-def _seconds_pg(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
-
-
-class local_day(FunctionElement[str]):
-    """The Anshan calendar day (YYYY-MM-DD) of a UTC timestamp column (UTC+8, no DST since 1991)."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(local_day, "sqlite")
-def _day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
-    (col,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"date({col}, '+8 hours')"
-
-
-@compiles(local_day, "postgresql")
-def _day_pg(element: local_day, compiler: Any, **kw: Any) -> str:
-    (col,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"to_char({col} AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"
-
-
-def _flag(cond: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((cond, 1), else_=0)
-
-
-# --- the measures: one SQL expression per counted fact of one row ---------------------------------
-
-
-def ticket_measures() -> dict[str, ColumnElement[int]]:
-    """Per-ticket 0/1 measures; every case KPI is a ratio of sums of these (see the docstring)."""
-    t = _T.c
-    kept = t.status != MERGED
-    dispatched = and_(kept, t.dispatched_at.is_not(None))
-    closed = and_(kept, t.closed_at.is_not(None))
-    closed_dispatched = and_(closed, t.dispatched_at.is_not(None), t.deadline.is_not(None))
-    replied = and_(dispatched, t.replied_at.is_not(None), t.deadline.is_not(None))
-    accepted = and_(dispatched, t.accepted_at.is_not(None))
-    accept_wait = seconds_between(t.accepted_at, t.dispatched_at)
-    evaluated = and_(kept, t.satisfaction.is_not(None))
-    m: dict[str, ColumnElement[bool]] = {
-        "received": kept,
-        "merged": t.status == MERGED,
-        "direct_closed": and_(closed, t.dispatched_at.is_(None)),
-        "dispatched": dispatched,
-        "closed": closed,
-        "closed_dispatched": closed_dispatched,
-        "closed_on_time": and_(closed_dispatched, t.closed_at <= t.deadline),
-        "replied": replied,
-        "replied_on_time": and_(replied, t.replied_at <= t.deadline),
-        "accepted": accepted,
-        **{
-            f"accepted_within_{h}h": and_(accepted, accept_wait <= h * 3600 + _EPS)
-            for h in ACCEPT_BUCKETS_HOURS
-        },
-        "returned": and_(dispatched, t.return_count > 0),
-        "rehandled": and_(closed, t.rehandle_count > 0),
-        "evaluated": evaluated,
-        "satisfied": and_(evaluated, t.satisfaction.in_(("满意", "基本满意"))),
-    }
-    assert tuple(m) == TICKET_COUNT_COLUMNS
-    return {name: _flag(cond) for name, cond in m.items()}
-
-
-def _accept_within(hours: float) -> ColumnElement[int]:
-    t = _T.c
-    accepted = and_(t.status != MERGED, t.dispatched_at.is_not(None), t.accepted_at.is_not(None))
-    return _flag(and_(accepted, seconds_between(t.accepted_at, t.dispatched_at) <= hours * 3600 + _EPS))
-
-
-def call_measures() -> dict[str, ColumnElement[Any]]:
-    """Per-call measures (inbound only); ``talk_seconds`` is a float, the rest 0/1."""
-    c = _C.c
-    inbound = c.direction == "in"
-    answered = and_(inbound, c.answered_at.is_not(None))
-    wait = seconds_between(c.answered_at, c.offered_at)
-    unanswered_end = and_(inbound, c.answered_at.is_(None), c.ended_at.is_not(None))
-    rejected = c.end_reason == "rejected"
-    talk = and_(answered, c.ended_at.is_not(None))
-    m: dict[str, ColumnElement[Any]] = {
-        "offered": _flag(inbound),
-        "answered": _flag(answered),
-        **{
-            f"answered_within_{s}s": _flag(and_(answered, wait <= s + _EPS))
-            for s in SERVICE_LEVEL_BUCKETS_SECONDS
-        },
-        "abandoned": _flag(and_(unanswered_end, or_(c.end_reason.is_(None), not_(rejected)))),
-        "rejected": _flag(and_(unanswered_end, rejected)),
-        "talk_calls": _flag(talk),
-    }
-    assert tuple(m) == CALL_COUNT_COLUMNS
-    m["talk_seconds"] = case((talk, seconds_between(c.ended_at, c.answered_at)), else_=0.0)
-    return m
-
-
-def _answered_within(seconds: float) -> ColumnElement[int]:
-    c = _C.c
-    answered = and_(c.direction == "in", c.answered_at.is_not(None))
-    return _flag(and_(answered, seconds_between(c.answered_at, c.offered_at) <= seconds + _EPS))
-
-
-def _overdue_measures(now: dt.datetime) -> dict[str, ColumnElement[int]]:
-    t = _T.c
-    held = t.status.in_(sorted(DEPARTMENT_STATES))
-    return {"held_by_department": _flag(held), "overdue_open": _flag(and_(held, t.deadline < now))}
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -403,7 +252,7 @@ def _day_text(value: dt.date | dt.datetime | None) -> str | None:
 
 
 def _group_expr(by: str | None) -> ColumnElement[Any]:
-    t = _T.c
+    t = TICKETS.c
     exprs: dict[str | None, ColumnElement[Any]] = {
         None: literal(""),
         "board": func.coalesce(t.board, ""),
@@ -432,12 +281,6 @@ def _sums(conn: Connection | Session, stmt: Select[Any]) -> dict[str, dict[str, 
     return out
 
 
-def rollups_built(conn: Connection | Session) -> bool:
-    """Whether the roll-ups are complete and built by the current definition (else reports read tables)."""
-    state = kpi_rollup_state.c.name
-    return conn.execute(select(state).where(state == ROLLUP_VERSION)).first() is not None
-
-
 def _case_sums_from_tables(
     conn: Connection | Session,
     by: str | None,
@@ -447,8 +290,8 @@ def _case_sums_from_tables(
 ) -> dict[str, dict[str, float]]:
     g = _group_expr(by)
     cols = [func.sum(m).label(n) for n, m in ticket_measures().items()]
-    cols.append(func.sum(_accept_within(accept_hours)).label("accepted_in_time"))
-    stmt = select(g.label("g"), *cols).where(*_period(_T.c.created_at, start, end)).group_by(g)
+    cols.append(func.sum(accepted_within(accept_hours)).label("accepted_in_time"))
+    stmt = select(g.label("g"), *cols).where(*_period(TICKETS.c.created_at, start, end)).group_by(g)
     return _sums(conn, stmt)
 
 
@@ -475,9 +318,9 @@ def _overdue_sums(
     end: dt.datetime | None,
     now: dt.datetime,
 ) -> dict[str, dict[str, float]]:
-    t = _T.c
+    t = TICKETS.c
     g = _group_expr(by)
-    cols = [func.sum(m).label(n) for n, m in _overdue_measures(now).items()]
+    cols = [func.sum(m).label(n) for n, m in overdue_measures(now).items()]
     # the literal predicate of the partial index ix_tickets_open_deadline, so the planner can use it
     where = and_(t.closed_at.is_(None), t.dispatched_at.is_not(None), *_period(t.created_at, start, end))
     return _sums(conn, select(g.label("g"), *cols).where(where).group_by(g))
@@ -498,16 +341,16 @@ def _call_sums(
         g: ColumnElement[Any] = r.day if by == "day" else literal("")
         cols = [func.sum(r[n]).label(n) for n in (*CALL_COUNT_COLUMNS, "talk_seconds")]
         cols.append(func.sum(r[f"answered_within_{int(sl_seconds)}s"]).label("answered_in_time"))
-        conds = [true()]
+        conds: list[ColumnElement[bool]] = [true()]
         if day_from is not None:
             conds.append(r.day >= day_from)
         if day_to is not None:
             conds.append(r.day < day_to)
         return _sums(conn, select(g.label("g"), *cols).where(*conds).group_by(g))
-    g = local_day(_C.c.offered_at) if by == "day" else literal("")
+    g = local_day(CALLS.c.offered_at) if by == "day" else literal("")
     cols = [func.sum(m).label(n) for n, m in call_measures().items()]
-    cols.append(func.sum(_answered_within(sl_seconds)).label("answered_in_time"))
-    where = and_(_C.c.direction == "in", *_period(_C.c.offered_at, start, end))
+    cols.append(func.sum(answered_within(sl_seconds)).label("answered_in_time"))
+    where = and_(CALLS.c.direction == "in", *_period(CALLS.c.offered_at, start, end))
     return _sums(conn, select(g.label("g"), *cols).where(where).group_by(g))
 
 
@@ -541,7 +384,7 @@ def compute_kpis(
     )
     # refresh first: on a SQLite read transaction the first read fixes the snapshot
     use_rollup = (
-        source == "auto" and whole_days and buckets_ok and _refresh_if_dirty(conn) and rollups_built(conn)
+        source == "auto" and whole_days and buckets_ok and refresh_if_dirty(conn) and rollups_built(conn)
     )
     cases_rollup = use_rollup
 
@@ -599,169 +442,6 @@ def _ints(sums: Mapping[str, float]) -> dict[str, int]:
     return {k: int(v) for k, v in sums.items()}
 
 
-# --- roll-up maintenance -------------------------------------------------------------------------
-
-_DAY_CHUNK = 50  # days per recompute statement: an OR of that many index ranges stays a cheap plan
-
-
-def _ticket_rollup_inserts(conn: Connection, where: list[ColumnElement[bool]]) -> None:
-    """INSERT ... SELECT of the roll-up rows of the tickets matching ``where``.
-
-    One statement, one pass over the tickets: the measures are summed per (day, board, department,
-    district, leaf) in a CTE (a few hundred rows a day), which each dim then sums again (UNION ALL).
-    """
-    t = _T.c
-    keys = {
-        "day": local_day(t.created_at),
-        "board": func.coalesce(t.board, ""),
-        "department": func.coalesce(t.department, ""),
-        "district": func.coalesce(t.district, ""),
-        "leaf": func.coalesce(t.leaf_code, ""),
-    }
-    base = (
-        select(
-            *(k.label(n) for n, k in keys.items()),
-            *(func.sum(m).label(n) for n, m in ticket_measures().items()),
-        )
-        .where(*where)
-        .group_by(*keys.values())
-        .cte("kpi_base")
-    )
-    parts = []
-    for dim in ROLLED_UP_DIMS:
-        value = base.c[dim] if dim else literal("", String())
-        groups = (base.c.day, base.c[dim]) if dim else (base.c.day,)
-        parts.append(
-            select(
-                literal(dim, String()),
-                base.c.day,
-                value,
-                *(func.sum(base.c[n]) for n in TICKET_COUNT_COLUMNS),
-            ).group_by(*groups)
-        )
-    stmt = union_all(*parts)
-    conn.execute(insert(kpi_ticket_daily).from_select(["dim", "day", "value", *TICKET_COUNT_COLUMNS], stmt))
-
-
-def _call_rollup_inserts(conn: Connection, where: list[ColumnElement[bool]]) -> None:
-    cday = local_day(_C.c.offered_at)
-    sums = [func.sum(m) for m in call_measures().values()]
-    stmt = select(cday, *sums).where(_C.c.direction == "in", *where).group_by(cday)
-    conn.execute(insert(kpi_call_daily).from_select(["day", *CALL_COUNT_COLUMNS, "talk_seconds"], stmt))
-
-
-def _lock_writers_out(conn: Connection) -> None:
-    """PostgreSQL: wait for in-flight writers of tickets/calls and hold new ones off until commit.
-
-    Why: a writer's trigger may have marked its day (or found it already marked: ON CONFLICT DO NOTHING
-    takes no lock) before we take the dirty rows, while its change commits only after our recompute
-    read the day; the day would then be clean but wrong. SHARE mode conflicts with every writer's ROW
-    EXCLUSIVE lock, so once it is granted no uncommitted ticket/call change exists, and any change
-    after our commit marks its day dirty again. Refreshers do not block each other (SHARE vs SHARE).
-    On SQLite writers are serialized by the database lock (BEGIN IMMEDIATE), which gives the same.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE tickets, calls IN SHARE MODE")
-
-
-def _take_dirty_days(conn: Connection) -> dict[str, list[str]]:
-    d = kpi_dirty_days.c
-    if conn.dialect.name == "postgresql":
-        # SKIP LOCKED: concurrent refreshers take disjoint sets of days, in a fixed order, without
-        # waiting on (or deadlocking with) each other; a day another refresher holds stays visible
-        # as dirty until it commits, so a report meanwhile does not trust that day's roll-up.
-        taken = select(d.kind, d.day).order_by(d.kind, d.day).with_for_update(skip_locked=True)
-        rows = conn.execute(
-            delete(kpi_dirty_days).where(tuple_(d.kind, d.day).in_(taken)).returning(d.kind, d.day)
-        ).all()
-    else:
-        rows = conn.execute(select(d.kind, d.day)).all()
-        conn.execute(delete(kpi_dirty_days))
-    days: dict[str, list[str]] = {"ticket": [], "call": []}
-    for kind, day in rows:
-        days.setdefault(kind, []).append(day)
-    return {k: sorted(v) for k, v in days.items()}
-
-
-def _day_ranges(col: Any, days: list[str]) -> ColumnElement[bool]:
-    """``col`` within any of the Anshan ``days``: index ranges on the UTC column (no function on it)."""
-    ranges = []
-    for day in days:
-        start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(0), SHANGHAI)
-        ranges.append(and_(col >= start, col < start + dt.timedelta(days=1)))
-    return or_(*ranges)
-
-
-def refresh_rollups(conn: Connection) -> int:
-    """Recompute the roll-up rows of every day marked dirty by the triggers; returns the days done.
-
-    Run it in a write transaction (it is short: a few statements per 50 dirty days). Set-based: per
-    chunk of days, DELETE their roll-up rows and INSERT ... SELECT them again from the base tables with
-    the measures above (the same statements as ``rebuild_rollups``).
-    """
-    _lock_writers_out(conn)
-    days = _take_dirty_days(conn)
-    for kind, table, col, inserts in (
-        ("ticket", kpi_ticket_daily, _T.c.created_at, _ticket_rollup_inserts),
-        ("call", kpi_call_daily, _C.c.offered_at, _call_rollup_inserts),
-    ):
-        todo = days.get(kind, [])
-        for i in range(0, len(todo), _DAY_CHUNK):
-            chunk = todo[i : i + _DAY_CHUNK]
-            conn.execute(delete(table).where(table.c.day.in_(chunk)))
-            inserts(conn, [_day_ranges(col, chunk)])
-    done = sum(len(v) for v in days.values())
-    if done:
-        log.debug("kpi.rollups_refreshed", days=done)
-    return done
-
-
-def _dirty(conn: Connection | Session) -> bool:
-    return conn.execute(select(exists().select_from(kpi_dirty_days))).scalar_one()
-
-
-def _refresh_if_dirty(conn: Connection | Session) -> bool:
-    """Bring the roll-ups up to date before a report; False when they cannot be trusted for it.
-
-    A write transaction refreshes inside it (a savepoint: a failure leaves the caller's work alone). A
-    read-only one (Store.read: on SQLite a deferred BEGIN that must not take the write lock) checks and
-    refreshes on a connection of its own that commits, before this connection reads anything, so its
-    snapshot then includes the refresh; a last check on it catches a change committed in between.
-    """
-    c = conn.connection() if isinstance(conn, Session) else conn
-    try:
-        if c.info.get("write", True):
-            if _dirty(c):
-                with c.begin_nested():
-                    refresh_rollups(c)
-        else:
-            with c.engine.connect() as probe:
-                probe.info["write"] = False
-                dirty = _dirty(probe)
-            if dirty:
-                with c.engine.begin() as writer:
-                    refresh_rollups(writer)
-    except DBAPIError as exc:  # a read-only file, a busy lock: report from the tables this time
-        log.warning("kpi.refresh_failed", error=str(exc.orig))
-        return False
-    return not _dirty(c)
-
-
-def rebuild_rollups(conn: Connection) -> None:
-    """Recompute every roll-up from the base tables and mark them built (after bulk loads, upgrades).
-
-    Run it in a write transaction; on PostgreSQL the tickets and calls tables are locked against
-    writers for its duration so no concurrent change is counted twice or lost.
-    """
-    _lock_writers_out(conn)
-    for table in (kpi_ticket_daily, kpi_call_daily, kpi_rollup_state, kpi_dirty_days):
-        conn.execute(delete(table))
-    _ticket_rollup_inserts(conn, [])
-    _call_rollup_inserts(conn, [])
-    conn.execute(insert(kpi_rollup_state).values(name=ROLLUP_VERSION, at=dt.datetime.now(dt.UTC)))
-    log.info("kpi.rollups_rebuilt")
-
-
 def rollups_match_tables(conn: Connection | Session) -> bool:
     """Whether the roll-ups equal a fresh computation from the base tables (a consistency check)."""
     for by in (None, *GROUPINGS):
@@ -770,19 +450,3 @@ def rollups_match_tables(conn: Connection | Session) -> bool:
         if fast.as_json()["groups"] != slow.as_json()["groups"] or fast.total != slow.total:
             return False
     return True
-
-
-__all__ = [
-    "CallKpis",
-    "CaseKpis",
-    "KpiGroup",
-    "KpiReport",
-    "Ratio",
-    "call_measures",
-    "compute_kpis",
-    "rebuild_rollups",
-    "refresh_rollups",
-    "rollups_built",
-    "rollups_match_tables",
-    "ticket_measures",
-]

@@ -1,12 +1,15 @@
-"""TicketDesk on a real store (SQLite and PostgreSQL): the 五要素 gate, saving (派单 / 直接办结 / 并单),
-follow-up calls, duplicates, drafts; and the pure intake helpers."""
+"""TicketService on a real store (SQLite and PostgreSQL): the 五要素 gate, saving (派单 / 直接办结 / 并单),
+follow-up calls, duplicates, drafts, the [taxonomy] settings of the search; and the pure intake helpers."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
+from desk_harness import FIXED, add_operator, desk_of, make_config, make_rig, wait_until
 from sqlalchemy import func, select
 from ticket_fixtures import (
     HEATING,
@@ -18,14 +21,18 @@ from ticket_fixtures import (
     heating_form,
     make_desk,
     operator,
+    searcher,
+    taxonomy,
 )
+from ticket_host import FormHost
 
+from console.config import TaxonomyConfig
 from console.services.intake import FormData, check_form, clean_text
-from console.services.ticket_desk import CallContext, GateRefused
-from store import calls
-from store.db import Store
+from console.services.ticket_service import CallContext, GateRefused, TicketService
+from store import calls, taxonomy_choices
+from store.db import Store, open_store
 from store.models import Draft, Ticket
-from store.tickets import find_ticket, ticket_as_dict
+from store.tickets import Actor, create_ticket, draft_from, find_ticket, ticket_as_dict
 
 # --- pure helpers --------------------------------------------------------------------------------
 
@@ -207,3 +214,141 @@ def test_a_draft_write_after_the_save_does_not_bring_the_form_back(store: Store)
     desk.save(form)
     assert desk.save_draft(form) is False  # e.g. a draft timer that fired while the save committed
     assert desk.load_draft() is None
+
+
+# --- the [taxonomy] settings: each one changes what the search returns -----------------------------
+
+QUERY = "暖气"
+BURST = "101024"  # 暖气爆管: 7th for 暖气 without priors
+CLOGGED = "101014"  # 暖气管道堵塞: 8th
+
+
+def service(store: Store, actor: Actor, **settings: Any) -> TicketService:
+    return TicketService(
+        store,
+        actor,
+        settings=TaxonomyConfig(**settings),
+        taxonomy=taxonomy(),
+        searcher=searcher(),
+        clock=Clock(),
+    )
+
+
+def ranked(tickets: TicketService) -> list[str]:
+    assert tickets.load_priors()
+    return [r.code for r in tickets.search(QUERY)]
+
+
+def chose(store: Store, actor: Actor, code: str, days_ago: int, times: int = 1) -> None:
+    with store.session() as s:
+        for _ in range(times):
+            taxonomy_choices.record_choice(
+                s, at=T0 - dt.timedelta(days=days_ago), user_id=actor.user_id, query=QUERY, leaf_code=code
+            )
+
+
+def filed(store: Store, code: str, days_ago: int, times: int, now: dt.datetime = T0) -> None:
+    draft = draft_from({"nature": "投诉", "description": "暖气的问题", "leaf_code": code})
+    with store.session() as s:
+        for _ in range(times):
+            create_ticket(s, draft, Actor("bob", "operator", None), now - dt.timedelta(days=days_ago))
+
+
+def test_result_limit_is_how_many_results_the_search_gives(sqlite_store: Store) -> None:
+    alice = operator(sqlite_store)
+    assert len(service(sqlite_store, alice, result_limit=3).search(QUERY)) == 3
+    assert len(service(sqlite_store, alice, result_limit=12).search(QUERY)) == 12
+    assert len(service(sqlite_store, alice, result_limit=12).search(QUERY, 2)) == 2
+    # nothing in the store: the defaults rank exactly as the bare search does
+    assert ranked(service(sqlite_store, alice)) == [r.code for r in searcher().search(QUERY, 9)]
+
+
+def test_recent_boost_lifts_the_operators_own_recent_choices(sqlite_store: Store) -> None:
+    alice, bob = operator(sqlite_store), operator(sqlite_store, "bob")
+    chose(sqlite_store, alice, BURST, days_ago=1, times=3)
+    baseline = ranked(service(sqlite_store, alice, recent_boost=0))
+    assert baseline.index(BURST) == 6
+    assert ranked(service(sqlite_store, alice, recent_boost=2))[0] == BURST
+    assert ranked(service(sqlite_store, bob, recent_boost=2)) == baseline  # alice's choices, not bob's
+
+
+def test_recent_window_days_leaves_older_choices_and_tickets_out(sqlite_store: Store) -> None:
+    alice = operator(sqlite_store)
+    chose(sqlite_store, alice, BURST, days_ago=40, times=3)
+    filed(sqlite_store, CLOGGED, days_ago=40, times=3)
+    short = ranked(service(sqlite_store, alice, recent_boost=2, popularity_boost=0, recent_window_days=30))
+    assert short.index(BURST) == 6
+    assert (
+        ranked(service(sqlite_store, alice, recent_boost=2, popularity_boost=0, recent_window_days=60))[0]
+        == BURST
+    )
+    assert short.index(CLOGGED) == 7
+    assert (
+        ranked(service(sqlite_store, alice, recent_boost=0, popularity_boost=2, recent_window_days=60))[0]
+        == CLOGGED
+    )
+
+
+def test_popularity_boost_lifts_the_leaves_of_recent_tickets(sqlite_store: Store) -> None:
+    alice = operator(sqlite_store)
+    filed(sqlite_store, CLOGGED, days_ago=2, times=5)
+    filed(sqlite_store, BURST, days_ago=2, times=1)
+    off = ranked(service(sqlite_store, alice, popularity_boost=0))
+    assert off.index(CLOGGED) == 7
+    on = ranked(service(sqlite_store, alice, popularity_boost=2))
+    assert on[0] == CLOGGED and on.index(BURST) < off.index(BURST)  # one ticket lifts less than five
+
+
+def test_a_saved_ticket_counts_in_the_next_search_at_once(sqlite_store: Store) -> None:
+    tickets = service(sqlite_store, operator(sqlite_store), recent_boost=2)
+    assert ranked(tickets).index(BURST) == 6
+    form = heating_form(
+        leaf_code=BURST, leaf_path=("城市建设与管理", "供热", "暖气爆管"), query=QUERY, leaf_rank=7
+    )
+    tickets.save(form)
+    assert tickets.search(QUERY)[0].code == BURST  # no reload: the save fed the prior
+
+
+def test_unreadable_priors_leave_the_search_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "gone.sqlite3"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        tickets = service(store, operator(store))
+        store.engine.dispose()
+        path.unlink()  # the next read opens an empty file: no tables
+        assert tickets.load_priors() is False
+        assert [r.code for r in tickets.search(QUERY)] == [r.code for r in searcher().search(QUERY, 9)]
+    finally:
+        store.close()
+
+
+async def test_the_picker_asks_for_and_shows_result_limit_results(sqlite_store: Store) -> None:
+    app = FormHost(service(sqlite_store, operator(sqlite_store), result_limit=4))
+    async with app.run_test(size=(120, 60)) as pilot:
+        app.form.focus_search()
+        await pilot.press(*QUERY)
+        await pilot.pause()
+        results = app.form.picker.results_view
+        assert len(results.results) == 4 and results.size.height == 4
+
+
+async def test_the_console_searches_with_its_taxonomy_section(sqlite_store: Store) -> None:
+    """Through the composition root: the [taxonomy] section reaches the seat's service, and the desk
+    loads the priors from the store once the operator is logged in."""
+    add_operator(sqlite_store)
+    filed(sqlite_store, CLOGGED, days_ago=2, times=5, now=FIXED)  # the rig's clock
+    config = make_config().model_copy(
+        update={"taxonomy": TaxonomyConfig(result_limit=4, popularity_boost=2, recent_window_days=7)}
+    )
+    rig = make_rig(sqlite_store, [], config=config, auto_login="wang", form=True)
+    async with rig.app.run_test(size=(160, 60)) as pilot:
+        await wait_until(pilot, lambda: desk_of(rig).seat.tickets is not None)
+        tickets = desk_of(rig).seat.tickets
+        await wait_until(pilot, lambda: tickets.priors_loaded)
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: desk_of(rig).form is not None)
+        desk_of(rig).form.focus_search()
+        await pilot.press(*QUERY)
+        await wait_until(pilot, lambda: bool(desk_of(rig).form.picker.results_view.results))
+        shown = desk_of(rig).form.picker.results_view.results
+        assert len(shown) == 4 and shown[0].code == CLOGGED
