@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "console"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
+from helpers.ticket_fixtures import make_desk, operator  # noqa: E402
+from helpers.ticket_host import FormHost  # noqa: E402
 from percentiles import pct  # noqa: E402
 from taxonomy_quality import DEVSET, NEVER_PENALTY, TOP_FOR_KEYSTROKES, Case, load_devset, units  # noqa: E402
-from ticket_fixtures import make_desk, operator  # noqa: E402
-from ticket_host import FormHost  # noqa: E402
 
 from store.db import open_store  # noqa: E402
 from taxonomy.pinyin import pinyin_keys  # noqa: E402

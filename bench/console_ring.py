@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "console"))
+sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from desk_harness import CALLER, add_operator, make_config, seed_history  # noqa: E402
+from helpers.desk_harness import CALLER, add_operator, make_config, seed_history  # noqa: E402
 from percentiles import pct  # noqa: E402
 
 from console.app import HotlineApp  # noqa: E402

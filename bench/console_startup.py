@@ -46,7 +46,7 @@ class Timed(HotlineApp):
             self.exit()
         elif mode == "full" and getattr(screen, "form", None) is not None:
             self.done = True
-            screen.form.desk.search("nqbr")
+            screen.form.tickets.search("nqbr")
             status = dict(l.split(":", 1) for l in open("/proc/self/status") if l.startswith(("VmRSS", "VmHWM")))
             os.write(1, ("RSS " + status["VmRSS"].split()[0] + " " + status["VmHWM"].split()[0] + "\n").encode())
             self.exit()

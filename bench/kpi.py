@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/kpi.py [--tickets 1000000] [--days 730] [--runs 30
                                      [--backend sqlite|postgresql|both] [--explain] [--refresh]
 
 The history is seeded once (store.seed, seed 1, ending 2026-11-28) into a cached SQLite file under
-bench/out/ (gitignored) and reused. PostgreSQL (a throwaway server from tests/pgserver.py) is loaded
+bench/out/ (gitignored) and reused. PostgreSQL (a throwaway server from tests/helpers/pgserver.py) is loaded
 from that file with COPY: callers, tickets, calls and evaluations — not the ~35 events per ticket,
 which no KPI reads — then the roll-ups are rebuilt and the tables analysed.
 
@@ -38,8 +38,8 @@ from sqlalchemy import Engine, bindparam, event, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from helpers.pgserver import running_pg  # noqa: E402
 from percentiles import pct  # noqa: E402
-from pgserver import running_pg  # noqa: E402
 
 from store.db import Store, open_store  # noqa: E402
 from store.kpi.report import compute_kpis  # noqa: E402

@@ -3,7 +3,7 @@
 Usage: .venv/bin/python bench/save_ticket.py [-n 2000] [--backend sqlite|postgresql|both]
 
 SQLite runs on a file in a temporary folder (WAL, synchronous=NORMAL: the store's own settings);
-PostgreSQL on a throwaway server started by tests/pgserver.py (fsync off there, so its figures are
+PostgreSQL on a throwaway server started by tests/helpers/pgserver.py (fsync off there, so its figures are
 the software's cost, not the disk's). Prints median/p95/p99 in ms for ``create_ticket`` and, for
 comparison, for one lifecycle command (派单) on the tickets just created. The KPI roll-ups cost the
 save path only the triggers of migration 0003 (mark the day dirty; store.kpi.rollups refreshes at report
@@ -29,8 +29,8 @@ import structlog
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from helpers.pgserver import running_pg  # noqa: E402
 from percentiles import pct  # noqa: E402
-from pgserver import running_pg  # noqa: E402
 
 from store.db import Store, open_store  # noqa: E402
 from store.tickets import Actor, apply_command, create_ticket, draft_from, find_ticket  # noqa: E402

@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/seed.py [--tickets 100000] [--days D] [--backend s
                                       [--tree placeholder|taxonomy]
 
 SQLite writes a fresh file in a temporary folder (the store's own settings: WAL, synchronous=NORMAL);
-PostgreSQL a fresh database on a throwaway server started by tests/pgserver.py (fsync off there).
+PostgreSQL a fresh database on a throwaway server started by tests/helpers/pgserver.py (fsync off there).
 Prints wall and CPU seconds, rows written and throughput. The days default to N / 1,400 (the seed
 platform's ~1,400 requests a day). ``--tree taxonomy`` seeds over the real taxonomy (about 3,300 leaves,
 as ``hotline seed`` does by default) instead of the placeholder tree. Target (issue 2): 1,000,000 tickets <= 10 minutes on SQLite.
@@ -25,7 +25,7 @@ import structlog
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from pgserver import running_pg  # noqa: E402
+from helpers.pgserver import running_pg  # noqa: E402
 
 from store.db import Store, open_store  # noqa: E402
 from store.seed import seed  # noqa: E402

@@ -3,7 +3,7 @@ INVITE -> 200 OK with auto-answer for our line and for baresip (the ratio ours /
 
     .venv/bin/python bench/sip_latency.py [--calls 50] [--no-baresip]
 
-Starts its own kamailio (tests/telephony/siprig.py) and a SipLine (worker process); a minimal UAC
+Starts its own kamailio (tests/helpers/siprig.py) and a SipLine (worker process); a minimal UAC
 in this process sends each INVITE through kamailio, so all times are on this process's monotonic
 clock, which is also the line's event clock. Prints median / p95 / p99 in milliseconds.
 """
@@ -21,10 +21,10 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "telephony"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from helpers.siprig import Baresip, EventLog, Kamailio, free_udp_port, line_config
 from percentiles import pct
-from siprig import Baresip, EventLog, Kamailio, free_udp_port, line_config
 
 from telephony.events import CallOffered
 from telephony.sip import SipLine

@@ -23,11 +23,11 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "telephony"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from helpers.siprig import EventLog, Kamailio, line_config
 from percentiles import pct
 from sip_latency import SDP, Uac
-from siprig import EventLog, Kamailio, line_config
 
 from telephony import audio
 from telephony.sip import SipLine

@@ -22,9 +22,9 @@ import structlog
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "sync")]
+sys.path.insert(0, str(ROOT / "tests"))
 
-from syncrig import API_KEY, bench_rig, queue_tickets, wait_until  # noqa: E402
+from helpers.syncrig import API_KEY, bench_rig, queue_tickets, wait_until  # noqa: E402
 
 from store.db import Store  # noqa: E402
 from store.models import OutboxEntry  # noqa: E402

@@ -23,10 +23,10 @@ import structlog
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "sync")]
+sys.path.insert(0, str(ROOT / "tests"))
 
+from helpers.syncrig import API_KEY, LEAVES, bench_rig, now  # noqa: E402
 from percentiles import pct  # noqa: E402
-from syncrig import API_KEY, LEAVES, bench_rig, now  # noqa: E402
 
 from store.db import Store  # noqa: E402
 from store.models import Ticket  # noqa: E402

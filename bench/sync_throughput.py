@@ -25,9 +25,9 @@ from typing import Any
 import structlog
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "sync")]
+sys.path.insert(0, str(ROOT / "tests"))
 
-from syncrig import API_KEY, bench_rig, queue_tickets  # noqa: E402
+from helpers.syncrig import API_KEY, bench_rig, queue_tickets  # noqa: E402
 
 from store.open311_client import Open311Client  # noqa: E402
 from store.sync import RoundResult, SyncSettings, SyncWorker  # noqa: E402

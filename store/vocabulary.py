@@ -18,8 +18,9 @@ so the code is the identity; the constants below name them for the code that tes
   ``REPLIED`` 已答复, ``CLOSED`` 已办结, ``EVALUATED`` 已回访, ``RETURNED`` 已退单, ``MERGED`` 已并单,
   ``ARCHIVED`` 已归档; ``STATUSES`` all of them in lifecycle order, ``OPEN_STATES`` those still being
   handled, ``DEPARTMENT_STATES`` those a department holds (deadlines, 催办 and 督办 apply).
-- ``NATURES`` (the type ``Nature``; no default: the operator must choose).
-- ``BOARDS`` with ``DEFAULT_BOARD`` 群众诉求.
+- ``NATURES`` (the type ``Nature``; no default: the operator must choose) and ``BOARDS``, defined by
+  ``taxonomy.model`` (its importer validates them) and named here with the rest.
+- ``DEFAULT_BOARD`` 群众诉求.
 - ``URGENCIES`` (the type ``Urgency``) with ``DEFAULT_URGENCY`` 一般.
 - ``SATISFACTIONS``: ``SATISFIED`` 满意, ``FAIRLY_SATISFIED`` 基本满意, ``UNSATISFIED`` 不满意;
   ``NOT_REACHED`` 未接通 is the other result a 回访 call records (store.evaluations).
@@ -34,6 +35,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final, Literal, get_args
+
+from taxonomy.model import BOARDS, NATURES, Nature
 
 __all__ = [
     "ACCEPTED",
@@ -115,21 +118,6 @@ OPEN_STATES: frozenset[str] = frozenset({RECEIVED, DISPATCHED, ACCEPTED, IN_PROG
 
 # --- what a ticket is about (domain codes) ------------------------------------------------------
 
-Nature = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
-NATURES: tuple[Nature, ...] = get_args(Nature)
-BOARDS: tuple[str, ...] = (  # the 11 boards of the seed platform (DESIGN.md)
-    "群众诉求",
-    "群众需求",
-    "企业服务",
-    "基层服务",
-    "环保",
-    "信访",
-    "公益诉讼",
-    "举报投诉",
-    "安全预警",
-    "巡视巡察",
-    "两代表一委员意见建议",
-)
 DEFAULT_BOARD: Final = "群众诉求"
 Urgency = Literal["一般", "紧急", "特急"]
 URGENCIES: tuple[Urgency, ...] = get_args(Urgency)

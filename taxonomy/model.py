@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_TAXONOMY_PATH = PACKAGE_DIR / "data" / "default.jsonl"
 DEFAULT_DEPARTMENTS_PATH = PACKAGE_DIR / "source" / "departments.tsv"
 
-NATURES: tuple[str, ...] = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
+# the request natures and the 11 boards of the seed platform (DESIGN.md), defined here, the lowest
+# package that needs them (the importer validates them); store.vocabulary takes them from here
+Nature = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
+NATURES: tuple[Nature, ...] = get_args(Nature)
 BOARDS: tuple[str, ...] = (
     "群众诉求",
     "群众需求",

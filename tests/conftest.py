@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pgserver import PgServer, find_pg_bin, running_pg
+from helpers.pgserver import PgServer, find_pg_bin, running_pg
 
 from store.db import Store, make_engine, open_store, upgrade
 

@@ -2,7 +2,7 @@
 
 API (for the desk screen)::
 
-    form = TicketForm(desk: TicketService, translator: console.i18n.Translator, call: CallContext | None = None)
+    form = TicketForm(tickets: TicketService, translator: console.i18n.Translator, call: CallContext | None = None)
     form.set_call(call)        # a (new) call for this form: fills in the caller's number if empty
     form.note_call_ended()     # the caller hung up: the form stays, says so, and can still be saved
     form.focus_search()        # Ctrl+F (the desk's binding id "search")
@@ -111,7 +111,7 @@ class TicketForm(VerticalScroll):
 
     def __init__(
         self,
-        desk: TicketService,
+        tickets: TicketService,
         translator: Translator,
         call: CallContext | None = None,
         *,
@@ -119,7 +119,7 @@ class TicketForm(VerticalScroll):
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self.desk = desk
+        self.tickets = tickets
         self.tr = translator
         self.call = call
         self.restore_draft = restore_draft
@@ -137,13 +137,13 @@ class TicketForm(VerticalScroll):
         self._draft_timer: Timer | None = None
         self._loading = False  # filling fields ourselves: not an edit
         self.picker = TaxonomyPicker(
-            desk.search, self.tr, desk.department_name, limit=desk.result_limit, id="picker"
+            tickets.search, self.tr, tickets.department_name, limit=tickets.result_limit, id="picker"
         )
         self._choices: dict[str, tuple[str, ...]] = {
             "#nature": NATURES,
             "#board": BOARDS,
             "#urgency": URGENCIES,
-            "#district": desk.district_names(),
+            "#district": tickets.district_names(),
         }
 
     # --- layout -------------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ class TicketForm(VerticalScroll):
     @work(thread=True, exclusive=True, group="ticket-draft", exit_on_error=False)
     def _clear_stored_draft(self) -> None:
         try:
-            self.desk.clear_draft()
+            self.tickets.clear_draft()
         except StoreError as exc:
             self.post_message(self._DraftNote(str(exc)))
 
@@ -232,7 +232,7 @@ class TicketForm(VerticalScroll):
     def knowledge(self) -> None:
         """直接办结 with the leaf's standard answer (or an empty answer box to type one)."""
         self.query_one("#direct", Checkbox).value = True
-        facts = self.desk.leaf(self.leaf_code)
+        facts = self.tickets.leaf(self.leaf_code)
         answer = self.query_one("#answer", TextArea)
         if facts is not None and facts.answer and not answer.text.strip():
             answer.load_text(facts.answer)
@@ -321,7 +321,7 @@ class TicketForm(VerticalScroll):
         event.stop()
         self._set_leaf(event.result.code, event.query)
         self.leaf_rank = event.rank
-        facts = self.desk.leaf(event.result.code)
+        facts = self.tickets.leaf(event.result.code)
         if facts is None:
             return
         if self.query_one("#urgency", Select).value == DEFAULT_URGENCY:
@@ -335,7 +335,7 @@ class TicketForm(VerticalScroll):
         self._changed()
 
     def _set_leaf(self, code: str, query: str) -> None:
-        facts = self.desk.leaf(code)
+        facts = self.tickets.leaf(code)
         self.leaf_code = facts.code if facts else ""
         self.leaf_path = facts.path if facts else ()
         self.leaf_query = query if facts else ""
@@ -354,7 +354,7 @@ class TicketForm(VerticalScroll):
     def _address(self, event: Input.Changed) -> None:
         if event.value != event.input.value:
             return  # stale value of an input-method burst
-        matches = self.desk.match_address(event.value)
+        matches = self.tickets.match_address(event.value)
         hint = self.query_one("#district-hint", Static)
         if not matches:
             hint.update("")
@@ -383,7 +383,7 @@ class TicketForm(VerticalScroll):
         if isinstance(event, Checkbox.Changed) and event.checkbox.id == "direct":
             answer = self.query_one("#answer", TextArea)
             answer.set_class(not event.value, "hidden")
-            facts = self.desk.leaf(self.leaf_code)
+            facts = self.tickets.leaf(self.leaf_code)
             if event.value and facts is not None and facts.answer and not answer.text.strip():
                 answer.load_text(facts.answer)
         if isinstance(event, TextArea.Changed) and event.text_area.id == "description":
@@ -415,7 +415,7 @@ class TicketForm(VerticalScroll):
     @work(thread=True, exclusive=True, group="ticket-draft", exit_on_error=False)
     def _write_draft(self, form: FormData, call: CallContext | None) -> None:
         try:
-            self.desk.save_draft(form, call)
+            self.tickets.save_draft(form, call)
         except Exception as exc:  # the form keeps the text; the next change tries again
             self.post_message(self._DraftNote(str(exc)))
 
@@ -425,7 +425,7 @@ class TicketForm(VerticalScroll):
 
     def _restore(self) -> None:
         try:
-            loaded = self.desk.load_draft()
+            loaded = self.tickets.load_draft()
         except StoreError as exc:
             self.status(self.tr.t("status.draft_unreadable", error=str(exc)), "warning")
             return
@@ -453,7 +453,7 @@ class TicketForm(VerticalScroll):
             return
         form = self.form_data()
         mode: Mode = "direct_close" if form.direct_close else "dispatch"
-        gate = self.desk.check(form, mode)
+        gate = self.tickets.check(form, mode)
         if not gate.ok:
             self._refused(gate)
             return
@@ -491,12 +491,12 @@ class TicketForm(VerticalScroll):
     ) -> None:
         def run() -> SaveResult | tuple[Duplicate, ...]:
             if follow_up:
-                return self.desk.follow_up(follow_up, call)
+                return self.tickets.follow_up(follow_up, call)
             if check_duplicates:
-                duplicates = tuple(self.desk.find_duplicates(form))
+                duplicates = tuple(self.tickets.find_duplicates(form))
                 if duplicates:
                     return duplicates
-            return self.desk.save(form, call, mode=mode, merge_into=merge_into)
+            return self.tickets.save(form, call, mode=mode, merge_into=merge_into)
 
         self.post_message(self._Outcome(**with_retries(run, self._busy)))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from backendproc import running_backend
+from helpers.backendproc import running_backend
 
 
 def test_hotline_backend_serves_open311(tmp_path: Path) -> None:

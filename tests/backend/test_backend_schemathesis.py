@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import schemathesis
-from backendproc import running_backend
+from helpers.backendproc import running_backend
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from desk_harness import (
+from helpers.desk_harness import (
     CALLER,
     add_operator,
     answer,

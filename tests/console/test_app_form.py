@@ -7,9 +7,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from desk_harness import add_operator, answer, desk_of, make_config, make_rig, ring, wait_until
+from helpers.desk_harness import add_operator, answer, desk_of, make_config, make_rig, ring, wait_until
+from helpers.ticket_host import fill_heating_request
 from pydantic import SecretStr
-from ticket_host import set_fields
 
 from console.commands._demo_ui import start_backend
 from console.commands.sync import build_worker
@@ -43,16 +43,7 @@ async def test_answer_classify_save_links_the_ticket_to_the_call(sqlite_store: S
         await wait_until(pilot, lambda: form.form_data().caller_phone.endswith(PHONE[-8:]))  # from the call
         # answering puts the cursor in the taxonomy search: the operator types at once
         await wait_until(pilot, lambda: rig.app.focused is form.picker.search_box)
-        await pilot.press(*"nqbr", "1")
-        set_fields(
-            form,
-            nature="投诉",
-            address="铁东区胜利街道园林小区3栋501",
-            when="昨晚起",
-            caller_name="王先生",
-            description="家里暖气不热，屋里只有十五度",
-        )
-        await pilot.pause()
+        await fill_heating_request(pilot, form)
         rig.app.call_log.flush()
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: desk_of(rig).calls.current.ticket_id is not None)
@@ -113,16 +104,7 @@ async def test_caller_hangs_up_while_the_form_is_open_and_it_is_still_saved(sqli
         rig.advance(5.0)  # the caller hangs up mid-intake
         await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.WRAP_UP)
         assert desk_of(rig).form is form and "通话已结束" in form.status_text
-        await pilot.press("ctrl+f", *"nqbr", "1")
-        set_fields(
-            form,
-            nature="投诉",
-            address="铁东区胜利街道园林小区3栋501",
-            when="昨晚起",
-            caller_name="王先生",
-            description="家里暖气不热，屋里只有十五度",
-        )
-        await pilot.pause()
+        await fill_heating_request(pilot, form, "ctrl+f")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: rig.app.calls.last_call.ticket_id is not None)
         rig.app.call_log.flush()
@@ -172,16 +154,7 @@ async def test_a_saved_ticket_wakes_the_outbox_sender(sqlite_store: Store, tmp_p
             await answer(rig, pilot)
             await wait_until(pilot, lambda: desk_of(rig).form is not None)
             form = desk_of(rig).form
-            await pilot.press("ctrl+f", *"nqbr", "1")
-            set_fields(
-                form,
-                nature="投诉",
-                address="铁东区胜利街道园林小区3栋501",
-                when="昨晚起",
-                caller_name="王先生",
-                description="家里暖气不热，屋里只有十五度",
-            )
-            await pilot.pause()
+            await fill_heating_request(pilot, form, "ctrl+f")
             await pilot.press("ctrl+s")
             await wait_until(pilot, lambda: rig.app.calls.current.ticket_id is not None)
             ticket_id = rig.app.calls.current.ticket_id

@@ -3,7 +3,7 @@ English is available, F11 opens the worklists."""
 
 from __future__ import annotations
 
-from desk_harness import add_operator, desk_of, make_rig, plain, ring, wait_until
+from helpers.desk_harness import add_operator, desk_of, make_rig, plain, ring, wait_until
 
 from console.app import KEYMAP_SCREENS, HotlineApp
 from console.config import Config
@@ -173,8 +173,8 @@ async def test_english_footer_and_palette(sqlite_store: Store) -> None:
 
 async def test_remapped_save_moves_the_ticket_forms_ctrl_s(sqlite_store: Store) -> None:
     """Ctrl+S is the form's own binding (id "save"): [keymap] save moves it on the desk too."""
-    from desk_harness import answer
-    from ticket_host import set_fields
+    from helpers.desk_harness import answer
+    from helpers.ticket_host import fill_heating_request
 
     add_operator(sqlite_store)
     config = Config.model_validate({"keymap": {"save": "ctrl+e"}})  # an Input binds it too
@@ -186,16 +186,7 @@ async def test_remapped_save_moves_the_ticket_forms_ctrl_s(sqlite_store: Store) 
         await wait_until(pilot, lambda: desk_of(rig).form is not None)
         form = desk_of(rig).form
         await wait_until(pilot, lambda: rig.app.focused is form.picker.search_box)
-        await pilot.press(*"nqbr", "1")
-        set_fields(
-            form,
-            nature="投诉",
-            address="铁东区胜利街道园林小区3栋501",
-            when="昨晚起",
-            caller_name="王先生",
-            description="家里暖气不热，屋里只有十五度",
-        )
-        await pilot.pause()
+        await fill_heating_request(pilot, form)
         await pilot.press("ctrl+s")  # no longer saves
         for _ in range(5):
             await pilot.pause(0.05)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from desk_harness import PASSWORD, add_operator, make_rig, plain, wait_until
+from helpers.desk_harness import PASSWORD, add_operator, make_rig, plain, wait_until
 from sqlalchemy import select
 
 from console.screens.desk import DeskScreen

@@ -6,9 +6,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from desk_harness import Clock, add_operator
+from helpers.desk_harness import Clock, add_operator
+from helpers.ticket_fixtures import PHONE, heating_form, searcher, taxonomy
 from sqlalchemy import select
-from ticket_fixtures import PHONE, heating_form, searcher, taxonomy
 
 from console.services.call_log import CallLog
 from console.services.call_service import CallService

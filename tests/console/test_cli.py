@@ -538,7 +538,7 @@ def test_read_only_sqlite_file(make_hotline: Callable[[str], Hotline], tmp_path:
 
 
 def test_unreachable_postgresql(make_hotline: Callable[[str], Hotline]) -> None:
-    from pgserver import free_port  # tests/pgserver.py (pytest pythonpath)
+    from helpers.pgserver import free_port
 
     result = make_hotline(f"postgresql://hotline:pw-secret-9@127.0.0.1:{free_port()}/hotline")(
         "users", "list"

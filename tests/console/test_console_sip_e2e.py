@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from desk_harness import add_operator, desk_of, make_config, wait_until
-from siprig import Kamailio, Sipp, free_udp_port, line_config, scenario, via_kamailio
-from ticket_host import set_fields
+from helpers.desk_harness import add_operator, desk_of, make_config, wait_until
+from helpers.siprig import Kamailio, Sipp, free_udp_port, line_config, scenario, via_kamailio
+from helpers.ticket_host import fill_heating_request
 
 from console.bootstrap import SeatParts, build_app
 from store import calls
@@ -71,16 +71,7 @@ async def test_console_answers_a_sip_call_classifies_and_saves(
             await wait_until(pilot, lambda: desk_of(app).form is not None and desk_of(app).form.is_mounted)
             form = desk_of(app).form
             await wait_until(pilot, lambda: bool(form.form_data().caller_phone))  # filled from the call
-            await pilot.press("ctrl+f", *"nqbr", "1")
-            set_fields(
-                form,
-                nature="投诉",
-                address="铁东区胜利街道园林小区3栋501",
-                when="昨晚起",
-                caller_name="王先生",
-                description="家里暖气不热，屋里只有十五度",
-            )
-            await pilot.pause()
+            await fill_heating_request(pilot, form, "ctrl+f")
             app.call_log.flush()
             await pilot.press("ctrl+s")
             await wait_until(pilot, lambda: app.calls.current.ticket_id is not None)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from desk_harness import (
+from helpers.desk_harness import (
     CALLER,
     PASSWORD,
     add_operator,

@@ -9,12 +9,21 @@ import threading
 from pathlib import Path
 
 import pytest
+from helpers.ticket_fixtures import (
+    HEATING,
+    HEATING_START,
+    LIFT_TRAPPED,
+    PHONE,
+    T0,
+    heating_form,
+    make_desk,
+    operator,
+)
+from helpers.ticket_host import FormHost, fill_heating_request, set_fields, wait_for
 from sqlalchemy import func, select
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Digits, Input, OptionList, Select, Static, TextArea
-from ticket_fixtures import HEATING, HEATING_START, LIFT_TRAPPED, PHONE, T0, heating_form, make_desk, operator
-from ticket_host import FormHost, set_fields, wait_for
 
 from console.i18n import Translator
 from console.services.ticket_service import CallContext
@@ -29,16 +38,7 @@ SIZE = (120, 60)
 async def classify_and_fill(pilot: Pilot[None], app: FormHost) -> None:
     """Pick 暖气不热 by its initials and digit 1, then fill the other four elements."""
     app.form.focus_search()
-    await pilot.press(*"nqbr", "1")
-    set_fields(
-        app.form,
-        nature="投诉",
-        address="铁东区胜利街道园林小区3栋501",
-        when="昨晚起",
-        caller_name="王先生",
-        description="家里暖气不热，屋里只有十五度",
-    )
-    await pilot.pause()
+    await fill_heating_request(pilot, app.form)
 
 
 async def test_classify_by_chinese_pinyin_and_initials_then_pick_with_digits(sqlite_store: Store) -> None:

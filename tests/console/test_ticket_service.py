@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from desk_harness import FIXED, add_operator, desk_of, make_config, make_rig, wait_until
-from sqlalchemy import func, select
-from ticket_fixtures import (
+from helpers.desk_harness import FIXED, add_operator, desk_of, make_config, make_rig, wait_until
+from helpers.ticket_fixtures import (
     HEATING,
     HEATING_START,
     LIFT_TRAPPED,
@@ -24,7 +23,8 @@ from ticket_fixtures import (
     searcher,
     taxonomy,
 )
-from ticket_host import FormHost
+from helpers.ticket_host import FormHost
+from sqlalchemy import func, select
 
 from console.config import TaxonomyConfig
 from console.services.intake import FormData, check_form, clean_text

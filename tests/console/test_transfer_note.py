@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from desk_harness import FIXED, add_operator, answer, desk_of, make_rig, ring, wait_until
+from helpers.desk_harness import FIXED, add_operator, answer, desk_of, make_rig, ring, wait_until
+from helpers.ticket_host import fill_heating_request
 from test_app_calls import consult_120_and_transfer
 from test_call_service import Desk
-from ticket_host import set_fields
 
 from console.screens.dialogs import TransferDialog
 from console.services.transfer_notes import TransferRequest
@@ -61,16 +61,7 @@ async def _save_form(rig: Any, pilot: Any) -> int:
     """Classify and save the open ticket form; the saved ticket's id."""
     form = desk_of(rig).form
     await wait_until(pilot, lambda: bool(form.form_data().caller_phone))
-    await pilot.press("ctrl+f", *"nqbr", "1")
-    set_fields(
-        form,
-        nature="投诉",
-        address="铁东区胜利街道园林小区3栋501",
-        when="昨晚起",
-        caller_name="王先生",
-        description="家里暖气不热，屋里只有十五度",
-    )
-    await pilot.pause()
+    await fill_heating_request(pilot, form, "ctrl+f")
     await pilot.press("ctrl+s")
     call = rig.app.calls.current or rig.app.calls.last_call
     await wait_until(pilot, lambda: call.ticket_id is not None)

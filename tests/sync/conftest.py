@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from pgserver import free_port
-from syncrig import API_KEY, LiveBackend, wait_until
+from helpers.pgserver import free_port
+from helpers.syncrig import API_KEY, LiveBackend, wait_until
 
 from citybackend.app import BackendSettings, build_app
 from citybackend.services import services_from_taxonomy

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy
-from pgserver import free_port
+from helpers.pgserver import free_port
+from helpers.syncrig import LEAVES, Backend, Procs, base_env, now, wait_until
 from sqlalchemy import func, select
-from syncrig import LEAVES, Backend, Procs, base_env, now, wait_until
 
 from store.db import Store, open_store
 from store.models import OutboxEntry, Ticket, TicketEvent

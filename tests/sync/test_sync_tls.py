@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from backendproc import running_backend
+from helpers.backendproc import running_backend
+from helpers.syncrig import API_KEY, LEAVES, now
 from sqlalchemy import func, select
-from syncrig import API_KEY, LEAVES, now
 
 from console.commands.sync import build_worker
 from console.config import ConfigError, load_config

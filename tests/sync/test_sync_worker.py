@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy
+from helpers.syncrig import API_KEY, LEAVES, LiveBackend, now, wait_until
 from sqlalchemy import delete, func, select, update
-from syncrig import API_KEY, LEAVES, LiveBackend, now, wait_until
 
 from store.backend_client import RemoteUpdate
 from store.db import Store

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from siprig import EventLog, Kamailio, Sipp, free_udp_port, line_config, started_line
+from helpers.siprig import EventLog, Kamailio, Sipp, free_udp_port, line_config, started_line
 
 from telephony.events import Registered
 from telephony.sip import SipLine

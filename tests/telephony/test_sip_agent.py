@@ -8,7 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from siprig import IS_ROOT, PASSWORD, Kamailio, Sipp, free_port_block, free_udp_port, kill_group, scenario
+from helpers.siprig import (
+    IS_ROOT,
+    PASSWORD,
+    Kamailio,
+    Sipp,
+    free_port_block,
+    free_udp_port,
+    kill_group,
+    scenario,
+)
 
 from store import calls
 from store.db import open_store

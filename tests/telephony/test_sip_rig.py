@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from siprig import (
+from helpers.siprig import (
     IS_ROOT,
     Baresip,
     Kamailio,

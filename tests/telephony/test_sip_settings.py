@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from siprig import (
+from helpers.siprig import (
     IS_ROOT,
     EventLog,
     Kamailio,

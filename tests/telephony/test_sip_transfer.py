@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from siprig import EventLog, Kamailio, ended, scenario, uas, via_kamailio
+from helpers.siprig import EventLog, Kamailio, ended, scenario, uas, via_kamailio
 
 from telephony.events import CallTransferred, LineError
 

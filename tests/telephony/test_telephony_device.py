@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from siprig import Kamailio, ended, scenario, via_kamailio
+from helpers.siprig import Kamailio, ended, scenario, via_kamailio
 
 from telephony import audio, device
 

@@ -8,7 +8,7 @@ Update after a reviewed change with ``pytest tests/console/snapshots --snapshot-
 
 from __future__ import annotations
 
-from desk_harness import (
+from helpers.desk_harness import (
     CALLER,
     Rig,
     add_operator,

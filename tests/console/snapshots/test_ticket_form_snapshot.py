@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers.ticket_fixtures import PHONE, heating_form, make_desk, operator
+from helpers.ticket_host import FormHost, fill_heating_request, set_fields, wait_for
 from textual.widgets import Checkbox
-from ticket_fixtures import PHONE, heating_form, make_desk, operator
-from ticket_host import FormHost, set_fields, wait_for
 
 from console.services.ticket_service import CallContext
 from store.db import Store
@@ -47,16 +47,7 @@ def test_duplicate_panel_in_chinese(snap_compare: Any, sqlite_store: Store) -> N
     async def fill_and_save(pilot: Any) -> None:
         form = app.form
         form.focus_search()
-        await pilot.press(*"nqbr", "1")
-        set_fields(
-            form,
-            nature="投诉",
-            address="铁东区胜利街道园林小区3栋501",
-            when="昨晚起",
-            caller_name="王先生",
-            description="家里暖气不热，屋里只有十五度",
-        )
-        await pilot.pause()
+        await fill_heating_request(pilot, form)
         await pilot.press("ctrl+s")
         await wait_for(pilot.pause, lambda: not form.query_one("#dup-panel").has_class("hidden"))
         await pilot.pause()

@@ -1,20 +1,20 @@
 """Snapshots (Chinese) of the worklists screen: the missed-calls list, the visit form, and the
 supervisor's 同步待处理 list of tickets the city backend refused.
 
-The screen runs on a real SQLite store seeded by ``test_worklists.seed`` (that module's harness), a
+The screen runs on a real SQLite store seeded by ``helpers.worklists_harness.seed``, a
 fixed clock and a recording dialer, 120x34 cells.
 Update after a reviewed change with ``pytest tests/console/snapshots --snapshot-update``.
 """
 
 from __future__ import annotations
 
-from test_worklists import (
+from helpers.worklists_harness import (
     SIZE,
     SUPERVISOR,
     RecordingDialer,
     WorklistApp,
-    _refuse,
     make_service,
+    refuse,
     screen_of,
     seed,
     settle,
@@ -51,8 +51,8 @@ def test_snapshot_worklists_visit_form_zh(snap_compare, sqlite_store: Store) -> 
 
 def test_snapshot_worklists_sync_attention_zh(snap_compare, sqlite_store: Store) -> None:  # type: ignore[no-untyped-def]
     seeded = seed(sqlite_store)
-    _refuse(sqlite_store, seeded.tickets["heat"])
-    _refuse(sqlite_store, seeded.tickets["road"])
+    refuse(sqlite_store, seeded.tickets["heat"])
+    refuse(sqlite_store, seeded.tickets["road"])
     app = WorklistApp(make_service(sqlite_store, RecordingDialer(), SUPERVISOR))
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]

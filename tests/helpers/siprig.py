@@ -24,7 +24,7 @@ from telephony import audio
 from telephony.events import CallEnded, CallOffered, Event
 from telephony.sip import SipConfig, SipLine
 
-RIG = Path(__file__).resolve().parent / "rig"
+RIG = Path(__file__).resolve().parents[1] / "telephony" / "rig"
 KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 PASSWORD = "secret"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

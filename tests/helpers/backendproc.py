@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from pgserver import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.pgserver import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

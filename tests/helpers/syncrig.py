@@ -212,8 +212,7 @@ def queue_tickets(store, n: int, prefix: str, per_transaction: int = 500) -> lis
 @contextlib.contextmanager
 def bench_rig(store_kind: str, *, start_backend: bool = True) -> Iterator[tuple[Any, Backend]]:
     """For bench/: a fresh store (sqlite or postgresql) and ``hotline backend`` on its own SQLite file."""
-    from pgserver import free_port, running_pg
-
+    from helpers.pgserver import free_port, running_pg
     from store.db import open_store
 
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
