@@ -20,7 +20,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 import structlog
-from pypinyin import lazy_pinyin
 
 DEFAULT_OVERRIDES_PATH = Path(__file__).resolve().parent / "source" / "pinyin_overrides.tsv"
 
@@ -59,6 +58,14 @@ def load_overrides(path: Path | None = None) -> Mapping[str, tuple[str, ...]]:
     return MappingProxyType(overrides)
 
 
+def _readings(text: str) -> list[str]:
+    """pypinyin's phrase-aware readings of ``text``. pypinyin is imported at the first conversion:
+    its phrase tables cost about 0.25 s, which the console should not pay before its login screen."""
+    from pypinyin import lazy_pinyin
+
+    return lazy_pinyin(text)
+
+
 @dataclass(frozen=True)
 class PinyinConverter:
     """Converts text to pinyin keys with a fixed override list (longest override wins)."""
@@ -84,16 +91,16 @@ class PinyinConverter:
 
     def _cjk_syllables(self, run: str) -> list[str]:
         if self._pattern is None:
-            return lazy_pinyin(run)
+            return _readings(run)
         out: list[str] = []
         pos = 0
         for match in self._pattern.finditer(run):
             if match.start() > pos:
-                out.extend(lazy_pinyin(run[pos : match.start()]))
+                out.extend(_readings(run[pos : match.start()]))
             out.extend(self.overrides[match.group()])
             pos = match.end()
         if pos < len(run):
-            out.extend(lazy_pinyin(run[pos:]))
+            out.extend(_readings(run[pos:]))
         return out
 
     def keys(self, text: str) -> tuple[str, str]:

@@ -34,6 +34,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.orm import Session
@@ -48,9 +49,12 @@ from store.duplicates import Duplicate, find_duplicates
 from store.numbering import DEFAULT_PREFIX
 from store.tickets import Actor, TicketError, apply_command, create_ticket, draft_from, find_ticket
 from store.vocabulary import RECEIVED, urgency_of_leaf
-from taxonomy.districts import DistrictMatch, Districts, default_districts
 from taxonomy.model import Department, Node, Taxonomy, load_departments, load_taxonomy
-from taxonomy.search import Result, SearchConfig, Searcher, prior_from_choices
+
+if TYPE_CHECKING:  # imported where first used: they load rapidfuzz and pypinyin (~0.1 s), which the
+    # console needs only once a ticket service is built, not to show its login screen
+    from taxonomy.districts import DistrictMatch, Districts
+    from taxonomy.search import Result, SearchConfig, Searcher
 
 log = structlog.get_logger(__name__)
 
@@ -111,6 +115,8 @@ class SaveResult:
 
 def search_config(settings: TaxonomyConfig, base: SearchConfig | None = None) -> SearchConfig:
     """``base`` (the search's own defaults) with the boosts of the ``[taxonomy]`` section."""
+    from taxonomy.search import SearchConfig
+
     return replace(
         base or SearchConfig(), user_boost=settings.recent_boost, popularity_boost=settings.popularity_boost
     )
@@ -162,7 +168,11 @@ class TicketService:
         self._recent: tuple[str, ...] = ()  # this operator's chosen leaves, newest first
         self._popularity: Mapping[str, int] | None = None  # tickets per leaf; None: not loaded
         self._user_prior: dict[str, float] = {}
-        self.districts = districts or default_districts()
+        if districts is None:
+            from taxonomy.districts import default_districts
+
+            districts = default_districts()
+        self.districts = districts
         self.departments = departments if departments is not None else load_departments()
         self._deadlines = deadlines
         self.duplicate_window = dt.timedelta(hours=duplicate_window_hours)
@@ -191,6 +201,8 @@ class TicketService:
                 if built is not None:
                     self._searcher = built.with_config(search_config(self.settings, built.config))
                 else:
+                    from taxonomy.search import Searcher
+
                     self._searcher = Searcher(self.taxonomy, config=search_config(self.settings))
                 if self._popularity is not None:
                     self._searcher.set_popularity(self._popularity)
@@ -277,6 +289,8 @@ class TicketService:
     def _set_recent(self, codes: Sequence[str]) -> None:
         # rebound, never changed in place: the UI loop may be searching with the old prior
         self._recent = tuple(codes[: taxonomy_choices.MAX_RECENT_CHOICES])
+        from taxonomy.search import prior_from_choices
+
         self._user_prior = prior_from_choices(self._recent)
 
     def find_duplicates(self, form: FormData) -> list[Duplicate]:

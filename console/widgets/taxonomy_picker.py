@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
@@ -34,9 +35,11 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from console.i18n import Translator
-from taxonomy.search import Result
 
-SearchFn = Callable[[str, int], Sequence[Result]]
+if TYPE_CHECKING:  # the search (rapidfuzz, pypinyin) loads with the ticket service, not with the app
+    from taxonomy.search import Result
+
+SearchFn = Callable[[str, int], "Sequence[Result]"]
 MAX_RESULTS = 9
 PATH_SEPARATOR = " / "  # ASCII: ambiguous-width arrows (→ ›) misalign on some CJK terminals
 

@@ -66,8 +66,10 @@ def test_our_answer_lists_our_codecs_first(
 def _dial_and_hang_up(line: SipLine, log: EventLog, number: str, dtmf: str = "") -> str:
     call_id = line.dial(number)
     assert log.wait_for(lambda e: isinstance(e, CallAnswered) and e.call_id == call_id, 10), log.events
+    # kamailio's worker processes may reorder back-to-back requests: a BYE sent right after the ACK
+    # can reach the citizen first, and sipp aborts on it; let the ACK arrive first
+    time.sleep(0.3)
     if dtmf:
-        time.sleep(0.3)
         line.send_dtmf(call_id, dtmf)
         time.sleep(1.2)  # the digits' way there and (echoed) back
     line.hangup(call_id)
