@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # alembic is imported only when a migration has to run: loading it and the migration scripts costs
 # ~0.3 s of every start, and a store already at SCHEMA_HEAD needs neither (tests/store/test_db.py
 # checks that SCHEMA_HEAD is the newest migration).
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 

@@ -312,9 +312,15 @@ class Draft(Base):
     """The operator's unsaved ticket form, saved continuously so a crash loses nothing."""
 
     __tablename__ = "drafts"
+    # one row per form (its client request id); listed by user and call
+    __table_args__ = (
+        UniqueConstraint("user_id", "form_id", name="uq_drafts_user_form"),
+        Index("ix_drafts_user_call", "user_id", "call_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    form_id: Mapped[str] = mapped_column(String(36))
     call_id: Mapped[str | None] = mapped_column(String(36))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime]

@@ -52,6 +52,7 @@ from store import agents, caller_history, calls
 from store.callers import mask_phone
 from store.db import Store, utcnow
 from store.vocabulary import AgentState
+from store.worklists import SEAT_RINGING
 from telephony.events import (
     CallAnswered,
     CallEnded,
@@ -186,6 +187,8 @@ class CallLog:
                     queue=self.queue,
                 )
                 log.info("call_log.offered", call_id=call_id, caller=mask_phone(caller))
+                if self.agent_states:  # the headless agent answers every call: it rings at its seat
+                    calls.add_call_event(s, call_id, SEAT_RINGING, at, {"user_id": self.user_id})
                 self._state(s, AgentState.RINGING, at)
             case CallRinging(callee=callee):
                 if calls.get_call(s, call_id) is None:

@@ -14,6 +14,13 @@ Agent states are ``store.vocabulary.AgentState`` identities (the screens transla
 paused (with a reason) / ringing / talking / held / wrap-up, and offline at logout (DESIGN.md). A
 call offered while the operator is busy, paused or in wrap-up waits (``waiting``) and rings the
 operator as soon as they are ready again.
+
+Wrap-up (话后整理) follows every answered call. While the ticket of the call that ended is still being
+written (``ticket_in_progress(call_id)``, a predicate the desk sets), its clock does not run and
+nothing rings: ``release_wrapup()`` starts the clock once the ticket is saved or abandoned. Its
+disposition is chosen, never inherited: ``implied_disposition`` is only what the call's facts say (a
+ticket saved on it, a transfer), and a wrap-up that ends without a choice records why
+(``NOT_CHOSEN_TIMEOUT`` / ``NOT_CHOSEN_SKIPPED``), never NULL.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from store.callers import mask_phone
 from store.db import Store, utcnow
 from store.tickets import Actor
 from store.vocabulary import AgentState
+from store.worklists import SEAT_RINGING
 from telephony.events import (
     CallAnswered,
     CallEnded,
@@ -54,6 +62,10 @@ log = structlog.get_logger(__name__)
 
 __all__ = [
     "DISPOSITIONS",
+    "NOT_CHOSEN_SKIPPED",
+    "NOT_CHOSEN_TIMEOUT",
+    "TICKET_FILED",
+    "TRANSFERRED",
     "AgentStatus",
     "CallService",
     "CallState",
@@ -83,18 +95,24 @@ UpdateKind = Literal[
     "line_down",
     "consult_answered",
     "consult_ended",
+    "wrapup",
     "error",
 ]
 # what the operator records at the end of a call (≤ 32 characters each: store.calls.set_disposition)
+TICKET_FILED = "已建工单"
+TRANSFERRED = "已转接"
 DISPOSITIONS: tuple[str, ...] = (
-    "已建工单",
+    TICKET_FILED,
     "咨询已答复",
-    "已转接",
+    TRANSFERRED,
     "重复来电",
     "无声/骚扰",
     "打错电话",
     "其他",
 )
+# recorded when the wrap-up ends without a choice: the timer ran out, or the operator went ready (F9)
+NOT_CHOSEN_TIMEOUT = "未选择（超时）"
+NOT_CHOSEN_SKIPPED = "未选择（跳过）"
 MAX_UNKNOWN = 64  # events of calls we did not know yet (an outbound call's answer can beat its id)
 
 
@@ -131,6 +149,7 @@ class LiveCall:
     transfer_pending: TransferRequest | None = None  # asked of the line, not confirmed yet
     transferred: list[TransferRequest] = field(default_factory=list)  # confirmed: noted on the ticket
     noted: dict[int, int] = field(default_factory=dict)  # ticket id -> transfers already noted on it
+    matter: str = ""  # the emergency the operator classified (leaf path), for the hand-off record
 
     @property
     def masked(self) -> str:
@@ -198,8 +217,10 @@ class CallService:
         self.current: LiveCall | None = None
         self.waiting: dict[str, LiveCall] = {}
         self.pending_pause: str | None = None  # asked for during a call: applied after wrap-up
-        self.wrap_until: dt.datetime | None = None
+        self.wrap_until: dt.datetime | None = None  # None in wrap-up: held for an unsaved ticket
         self.last_call: LiveCall | None = None
+        # whether the ticket of this call is still being written (set by the desk; see the docstring)
+        self.ticket_in_progress: Callable[[str], bool] = lambda _call_id: False
         self._unknown: dict[str, CallEvent] = {}  # call id -> latest event of a call not (yet) ours
 
     # -- login ------------------------------------------------------------------------------------
@@ -270,8 +291,33 @@ class CallService:
             return 0
         return max(0, int((self.wrap_until - self.now()).total_seconds() + 0.999))
 
+    @property
+    def wrapup_held(self) -> bool:
+        """In wrap-up with its clock stopped: the ended call's ticket is still being written."""
+        return self.status.state == AgentState.WRAP_UP and self.wrap_until is None
+
+    def release_wrapup(self) -> CallUpdate:
+        """The ticket of the ended call is saved or abandoned: the wrap-up clock starts now."""
+        if not self.wrapup_held:
+            return NOTHING
+        if self.wrapup_seconds == 0:
+            return self.finish_wrapup(None)
+        self.wrap_until = self.now() + dt.timedelta(seconds=self.wrapup_seconds)
+        return CallUpdate("wrapup", self.last_call)
+
+    def implied_disposition(self) -> str | None:
+        """What the facts of the call in wrap-up say (a ticket saved on it, a transfer), else None."""
+        call = self.last_call
+        if call is None:
+            return None
+        if call.ticket_id is not None:
+            return TICKET_FILED
+        return TRANSFERRED if call.transfers else None
+
     def ready(self) -> CallUpdate:
         """Ready now (when idle), or cancel a pause asked for during the call."""
+        if self.wrapup_held:
+            return CallUpdate("error", message="msg.ticket_first")
         if self.status.state == AgentState.WRAP_UP:
             return self.finish_wrapup(None)
         if self.current is not None:
@@ -307,15 +353,17 @@ class CallService:
             and self.wrap_until is not None
             and self.now() >= self.wrap_until
         ):
-            return self.finish_wrapup(None)
+            return self.finish_wrapup(None, timed_out=True)
         return NOTHING
 
-    def finish_wrapup(self, disposition: str | None) -> CallUpdate:
-        """End the wrap-up (with a disposition code when chosen), then ready or the pause asked for."""
+    def finish_wrapup(self, disposition: str | None, *, timed_out: bool = False) -> CallUpdate:
+        """End the wrap-up with the disposition chosen (None: none was, and the record says whether the
+        timer ran out or the operator went on), then ready or the pause asked for."""
         call = self.last_call
-        if disposition and call is not None:
+        if call is not None and self.status.state == AgentState.WRAP_UP:
             cid = call.call_id
-            self.writer.submit("disposition", lambda s: calls.set_disposition(s, cid, disposition))
+            chosen = disposition or (NOT_CHOSEN_TIMEOUT if timed_out else NOT_CHOSEN_SKIPPED)
+            self.writer.submit("disposition", lambda s: calls.set_disposition(s, cid, chosen))
         self.wrap_until = None
         if self.current is not None and self.current.state == "ended":
             self.current = None
@@ -333,8 +381,15 @@ class CallService:
             return NOTHING
         call_id = next(iter(self.waiting))
         self.current = self.waiting.pop(call_id)
+        return self._ring(self.current)
+
+    def _ring(self, call: LiveCall) -> CallUpdate:
+        """``call`` rings at this seat now (the record tells a ringing hang-up from a queue abandon)."""
+        self.current = call
         self._set_state(AgentState.RINGING)
-        return CallUpdate("ringing", self.current)
+        op = self.operator
+        self._call_event(call.call_id, SEAT_RINGING, {"user_id": op.user_id if op else None})
+        return CallUpdate("ringing", call)
 
     # -- events from the line ---------------------------------------------------------------------
     def apply(self, event: Event) -> CallUpdate:
@@ -387,8 +442,12 @@ class CallService:
             case CallTransferred(target=target, replaces=replaces):
                 call.transfers.append(target)
                 mode: TransferMode = "attended" if replaces else "blind"
-                call.transferred.append(call.transfer_pending or TransferRequest(target, "", mode))
+                request = call.transfer_pending or TransferRequest(target, "", mode)
+                call.transferred.append(request)
                 call.transfer_pending = None
+                if call.ticket_id is None:  # a hand-off with no ticket (yet): the call keeps the record
+                    handoff = {"target": target, "label": request.label, "mode": mode, "matter": call.matter}
+                    self._call_event(call.call_id, "handoff", dict(handoff))
                 self._note_transfers(call)
                 return CallUpdate("transferred", call, message="msg.transferred", values={"target": target})
             case CallEnded():
@@ -422,9 +481,7 @@ class CallService:
     def _offered(self, event: CallOffered) -> CallUpdate:
         call = LiveCall(event.call_id, event.caller, event.display_name, self.now())
         if self.current is None and self.status.state == AgentState.READY:
-            self.current = call
-            self._set_state(AgentState.RINGING)
-            return CallUpdate("ringing", call)
+            return self._ring(call)
         self.waiting[call.call_id] = call
         return CallUpdate("waiting", call)
 
@@ -454,12 +511,18 @@ class CallService:
             if nxt.kind == "ringing":
                 return CallUpdate("ringing", nxt.call, message=message, values={"number": call.masked})
             return CallUpdate("abandoned", call, message=message, values={"number": call.masked})
-        self.wrap_until = self.now() + dt.timedelta(seconds=self.wrapup_seconds)
         self._set_state(AgentState.WRAP_UP)
         message = "msg.call_failed" if event.reason == "failed" else ""
-        if self.wrapup_seconds == 0:
-            self.finish_wrapup(None)
-        return CallUpdate("ended", call, message=message, values={"why": event.detail or event.reason})
+        if self.ticket_in_progress(call.call_id):  # the clock starts once the ticket is saved or abandoned
+            self.wrap_until = None
+            if event.reason == "remote_bye":
+                message = "msg.caller_left"
+        else:
+            self.wrap_until = self.now() + dt.timedelta(seconds=self.wrapup_seconds)
+            if self.wrapup_seconds == 0:
+                self.finish_wrapup(None)
+        values = {"why": event.detail or event.reason, "number": call.masked}
+        return CallUpdate("ended", call, message=message, values=values)
 
     def _consult_event(self, call: LiveCall, consult: Consultation, event: CallEvent) -> CallUpdate:
         match event:

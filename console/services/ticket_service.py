@@ -13,7 +13,8 @@
   call is linked to it and gets a ``follow_up`` event; the draft is cleared.
 - ``find_duplicates(form)``: open tickets of the same caller, or of the same leaf and address, created
   within ``duplicate_window_hours`` (``store.duplicates``).
-- ``save_draft`` / ``load_draft`` / ``clear_draft``: the per-user draft (``store.drafts``).
+- ``save_draft`` / ``load_draft`` / ``clear_draft``: the draft of one call (``store.drafts``: per user and
+  call); ``unsaved_drafts`` lists them all, to offer them back explicitly (never into another call).
 - ``search(query)``: the taxonomy search with the ``[taxonomy]`` settings (``console.config.TaxonomyConfig``):
   at most ``result_limit`` leaves, ranked with two priors that ``load_priors`` reads from
   ``store.taxonomy_choices``: the leaves this operator chose within ``recent_window_days`` (weighted
@@ -48,7 +49,7 @@ from store.deadlines import DeadlineCalculator, leaf_limits_from_catalogue
 from store.duplicates import Duplicate, find_duplicates
 from store.numbering import DEFAULT_PREFIX
 from store.tickets import Actor, TicketError, apply_command, create_ticket, draft_from, find_ticket
-from store.vocabulary import RECEIVED, urgency_of_leaf
+from store.vocabulary import DEFAULT_BOARD, DEFAULT_URGENCY, RECEIVED, urgency_of_leaf
 from taxonomy.model import Department, Node, Taxonomy, load_departments, load_taxonomy
 
 if TYPE_CHECKING:  # imported where first used: they load rapidfuzz and pypinyin (~0.1 s), which the
@@ -65,6 +66,8 @@ __all__ = [
     "LeafFacts",
     "SaveResult",
     "TicketService",
+    "UnsavedDraft",
+    "has_typed_text",
     "search_config",
 ]
 
@@ -84,6 +87,16 @@ class CallContext:
 
     def __repr__(self) -> str:  # the citizen's number never reaches a log through repr
         return f"CallContext(call_id={self.call_id!r}, caller={mask_phone(self.caller)!r})"
+
+
+@dataclass(frozen=True)
+class UnsavedDraft:
+    """A form typed and not saved: its fields, the call it was written for (None: no call), and when
+    that call came in (or, with no call, when the form was last written)."""
+
+    form: FormData
+    call: CallContext | None
+    at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -357,7 +370,7 @@ class TicketService:
                         co_departments=list(facts.co_departments),
                     )
             linked = self._link_call(s, call, ticket.id, None)
-            self._clear_draft(s)
+            self._clear_draft(s, f.request_id)
             result = SaveResult(
                 ticket.id, ticket.number, ticket.status, merged_into=merge_into if mode == "merge" else None
             )
@@ -368,14 +381,16 @@ class TicketService:
         log.info("ticket_service.saved", number=result.number, mode=mode, status=result.status)
         return result
 
-    def follow_up(self, number: str, call: CallContext | None) -> SaveResult:
-        """This call is about the existing ticket ``number`` (跟进): link it, no new ticket."""
+    def follow_up(self, number: str, call: CallContext | None, request_id: str = "") -> SaveResult:
+        """This call is about the existing ticket ``number`` (跟进): link it, no new ticket; the form
+        ``request_id`` that led here is done, and its draft goes."""
         with self.store.session() as s:
             ticket = find_ticket(s, number)
             if ticket is None:
                 raise TicketError(f"no ticket {number}")
             linked = self._link_call(s, call, ticket.id, number)
-            self._clear_draft(s)
+            if request_id:
+                self._clear_draft(s, request_id)
             result = SaveResult(ticket.id, ticket.number, ticket.status, follow_up=True)
         if not linked:
             self._link_later(call, result.ticket_id, number)
@@ -426,35 +441,74 @@ class TicketService:
     # --- drafts ---------------------------------------------------------------------------------------
 
     def save_draft(self, form: FormData, call: CallContext | None = None) -> bool:
-        """Keep the form for this user; False when there is no user, or the form is already a ticket."""
+        """Keep the form (keyed by its request id) with the call it is for; False when there is no
+        user, or the form is already a ticket."""
         if self.user_id is None:
             return False
         with self.store.session() as s:
             # a draft write racing the save that already filed this form must not bring it back
             saved = drafts.save_draft(
-                s,
-                self.user_id,
-                form.to_json(),
-                self.clock(),
-                call_id=call.call_id if call else None,
-                unless_filed=form.request_id,
+                s, self.user_id, form.request_id, form.to_json(), self.clock(), call_id=_call_id(call)
             )
         return saved is not None
 
-    def load_draft(self) -> tuple[FormData, str | None] | None:
-        """The user's unsaved form and the call it belonged to, if any."""
-        if self.user_id is None:
+    def draft_of_call(self, call: CallContext) -> FormData | None:
+        """The user's newest unsaved form written for ``call`` (a console restarted mid-call)."""
+        call_id = _call_id(call)
+        if self.user_id is None or call_id is None:
             return None
         with self.store.read() as s:
-            saved = drafts.load_draft(s, self.user_id)
-        if saved is None:
-            return None
-        return FormData.from_json(saved.data), saved.call_id
+            saved = drafts.draft_of_call(s, self.user_id, call_id)
+        return None if saved is None else FormData.from_json(saved.data)
 
-    def clear_draft(self) -> None:
+    def unsaved_drafts(self) -> list[UnsavedDraft]:
+        """The user's unsaved forms (newest first), each with its call, to offer them back."""
+        if self.user_id is None:
+            return []
+        with self.store.read() as s:
+            saved = drafts.list_drafts(s, self.user_id)
+        found = [
+            UnsavedDraft(
+                FormData.from_json(d.data),
+                CallContext(d.call_id, d.caller or str(d.data.get("caller_phone") or ""))
+                if d.call_id
+                else None,
+                d.call_at or d.updated_at,
+            )
+            for d in saved
+        ]
+        return [d for d in found if has_typed_text(d.form)]
+
+    def clear_draft(self, form: FormData) -> None:
+        """Forget the draft of ``form`` (the operator threw it away)."""
         with self.store.session() as s:
-            self._clear_draft(s)
+            self._clear_draft(s, form.request_id)
 
-    def _clear_draft(self, s: Session) -> None:
+    def _clear_draft(self, s: Session, request_id: str) -> None:
         if self.user_id is not None:
-            drafts.clear_draft(s, self.user_id)
+            drafts.clear_draft(s, self.user_id, request_id)
+
+
+def has_typed_text(form: FormData) -> bool:
+    """Whether the operator typed or chose anything: the caller's number and name (filled in from
+    the line and the history) and the defaults do not count, nor a select not drawn yet (blank)."""
+    texts = (
+        form.nature,
+        form.leaf_code,
+        form.district,
+        form.address,
+        form.when,
+        form.description,
+        form.answer,
+    )
+    changed = (
+        (form.board not in ("", DEFAULT_BOARD))
+        or (form.urgency not in ("", DEFAULT_URGENCY))
+        or form.direct_close
+        or not form.callback_consent
+    )
+    return changed or any(t.strip() for t in texts)
+
+
+def _call_id(call: CallContext | None) -> str | None:
+    return call.call_id if call is not None and call.call_id else None

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import OptionList, Static
@@ -71,12 +73,16 @@ class CallPanel(Static):
 
 
 class WrapupPanel(Vertical):
-    """Shown during 话后整理: the countdown and the disposition list (Enter picks)."""
+    """Shown during 话后整理: the countdown and the disposition list. ``start(implied)`` opens it for a
+    call: nothing highlighted, or the one the call's facts imply; Enter or the digit shown confirms.
+    While the call's ticket is still being written (``show(..., held=True)``) the list is hidden, so
+    keys typed for the form never pick a disposition."""
 
     DEFAULT_CSS = """
     WrapupPanel { height: auto; max-height: 14; border: round $accent; padding: 0 1; display: none; }
     WrapupPanel.active { display: block; }
     WrapupPanel OptionList { height: auto; max-height: 9; }
+    WrapupPanel.held OptionList { display: none; }
     """
 
     class Picked(Message):
@@ -89,7 +95,7 @@ class WrapupPanel(Vertical):
         self.tr = translator
         self.dispositions = tuple(dispositions)
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static("", id="wrap-head")
         yield OptionList(
             *[
@@ -99,14 +105,33 @@ class WrapupPanel(Vertical):
             id="wrap-options",
         )
 
-    def show(self, seconds_left: int, pending_pause: str | None) -> None:
+    def start(self, implied: str | None) -> None:
+        """A new wrap-up: forget the last call's highlight; ``implied`` (if any) is highlighted."""
+        options = self.query_one("#wrap-options", OptionList)
+        options.highlighted = self.dispositions.index(implied) if implied in self.dispositions else None
+
+    def show(self, seconds_left: int, pending_pause: str | None, *, held: bool = False) -> None:
         t = self.tr.t
-        head = f"{t('wrap.title')}  {t('wrap.left', left=seconds_left)}  {t('wrap.pick')}"
+        if held:
+            head = f"{t('wrap.title')}  {t('wrap.held')}"
+        else:
+            head = f"{t('wrap.title')}  {t('wrap.left', left=seconds_left)}  {t('wrap.pick')}"
         if pending_pause:
             head += "\n" + t("wrap.then_pause", reason=pending_pause)
+        self.set_class(held, "held")
         self.query_one("#wrap-head", Static).update(head)
+
+    def on_key(self, event: events.Key) -> None:
+        """The digit shown next to a disposition confirms it."""
+        if self.has_class("held") or not event.character or not event.character.isdigit():
+            return
+        index = int(event.character) - 1
+        if 0 <= index < len(self.dispositions):
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Picked(self.dispositions[index]))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if event.option.id:
+        if event.option.id and not self.has_class("held"):
             self.post_message(self.Picked(event.option.id))

@@ -10,11 +10,13 @@ API (for the desk screen)::
     form.knowledge()           # 直接办结: take the leaf's standard answer (F3 on the desk)
     form.form_data()           # what is typed, as console.services.intake.FormData
     form.discard_draft()       # the operator throws this form away: forget the stored draft too
+    form.flush_draft()         # write a pending draft now (the form is about to be removed)
 
-Every form restores the user's unsaved draft when it mounts (``restore_draft=True``), whatever call
-it belongs to: after a crash the typed text must come back, and there is one draft per user. A desk
-that opens a fresh form for a new call on purpose passes ``restore_draft=False`` after
-``discard_draft()`` on the old one.
+A form belongs to one call (or to none: Ctrl+N while idle) and so does its draft: a form opened for
+a call brings back only that call's own unsaved draft (``restore_draft=True``: the console died
+mid-call), never another call's; a form opened on an unsaved draft the operator chose
+(``draft=``, from ``TicketService.unsaved_drafts``) fills in that draft, with its call. A new form
+(Ctrl+N) starts empty and gets a draft of its own; the drafts it leaves behind stay listed.
 
 Messages: ``TicketForm.Saved(number, ticket_id)`` once the ticket is durable (the number is also shown
 in big digits to read back); ``TicketForm.CriticalLeaf(leaf_code, path, handoff)`` when an emergency
@@ -26,19 +28,20 @@ says what). Then, in a worker thread: likely duplicates (same caller, or same le
 store is retried a few times with back-off; if it stays locked, the form says so and keeps everything
 (the draft too): Ctrl+S again retries, and the form's request id makes a retry idempotent.
 
-The draft is written 0.5 s after the last change and whenever a field loses focus, per user; on mount
-a saved draft is restored (the console may have died mid-call). A saved ticket clears it.
+The draft is written 0.5 s after the last change and whenever a field loses focus (``flush_draft``
+writes it at once, before the desk takes the form away); a saved ticket clears it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Checkbox, Digits, Input, Label, OptionList, Select, Static, TextArea
@@ -46,7 +49,13 @@ from textual.widgets.option_list import Option
 
 from console.i18n import Translator, local_minute
 from console.services.intake import MAX_LENGTHS, FormData, GateResult, Mode
-from console.services.ticket_service import CallContext, Duplicate, SaveResult, TicketService
+from console.services.ticket_service import (
+    CallContext,
+    Duplicate,
+    SaveResult,
+    TicketService,
+    has_typed_text,
+)
 from console.widgets.taxonomy_picker import TaxonomyPicker
 from console.widgets.ticket_form_parts import CleanInput, CleanTextArea, readback_digits, with_retries
 from console.widgets.ticket_form_text import describe_gate
@@ -116,6 +125,7 @@ class TicketForm(VerticalScroll):
         call: CallContext | None = None,
         *,
         restore_draft: bool = True,
+        draft: FormData | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
@@ -123,6 +133,7 @@ class TicketForm(VerticalScroll):
         self.tr = translator
         self.call = call
         self.restore_draft = restore_draft
+        self.draft = draft
         self.request_id = FormData().request_id
         self.saved: SaveResult | None = None
         self.saving = False
@@ -190,8 +201,11 @@ class TicketForm(VerticalScroll):
     def on_mount(self) -> None:
         if self.call is not None:
             self.set_call(self.call)
-        if self.restore_draft:
-            self._restore()
+        if self.draft is not None:  # the draft's own fields win over what the call fills in
+            self.fill(self.draft)
+            self.status(self.tr.t("status.draft_reopened"), "warning")
+        elif self.restore_draft and self.call is not None:
+            self._restore(self.call)
 
     # --- public API ---------------------------------------------------------------------------------
 
@@ -203,6 +217,12 @@ class TicketForm(VerticalScroll):
         if not phone.value and call.caller:
             phone.value = call.caller
         self.status(self.tr.t("status.call", caller=mask_phone(call.caller) or "-"))
+
+    def offer_caller_name(self, name: str) -> None:
+        """The caller's name known from the line or the history goes into an empty 来电人姓名."""
+        field = self.query_one("#caller-name", Input)
+        if not field.value and name.strip() and self.saved is None:
+            field.value = name.strip()
 
     def note_call_ended(self) -> None:
         if self.saved is None:
@@ -217,14 +237,40 @@ class TicketForm(VerticalScroll):
         if self._draft_timer is not None:
             self._draft_timer.stop()
             self._draft_timer = None
-        self._clear_stored_draft()
+        self._clear_stored_draft(self.form_data())
 
     @work(thread=True, exclusive=True, group="ticket-draft", exit_on_error=False)
-    def _clear_stored_draft(self) -> None:
+    def _clear_stored_draft(self, form: FormData) -> None:
         try:
-            self.tickets.clear_draft()
+            self.tickets.clear_draft(form)
         except StoreError as exc:
             self.post_message(self._DraftNote(str(exc)))
+
+    @property
+    def unsaved(self) -> bool:
+        """Typed text that no saved ticket has taken (and the operator has not thrown away); a query
+        typed into the search counts: the operator is writing this call's ticket."""
+        if self.saved is not None or self.discarded:
+            return False
+        try:
+            return has_typed_text(self.form_data()) or bool(self.picker.search_box.value.strip())
+        except NoMatches:  # not composed yet: nothing typed
+            return False
+
+    def flush_draft(self) -> None:
+        """Write a pending draft now, on an app worker: the desk is about to remove this form (and its
+        own workers with it)."""
+        if self._draft_timer is None or self.saved is not None or self.discarded:
+            return
+        self._draft_timer.stop()
+        self._draft_timer = None
+        form, call, tickets = self.form_data(), self.call, self.tickets
+        self.app.run_worker(
+            lambda: tickets.save_draft(form, call),
+            thread=True,
+            group="ticket-draft-flush",
+            exit_on_error=False,
+        )
 
     def action_knowledge(self) -> None:
         self.knowledge()
@@ -423,21 +469,16 @@ class TicketForm(VerticalScroll):
     def _draft_note(self, event: _DraftNote) -> None:
         self.status(self.tr.t("status.draft_failed", error=event.error), "warning")
 
-    def _restore(self) -> None:
+    def _restore(self, call: CallContext) -> None:
         try:
-            loaded = self.tickets.load_draft()
+            form = self.tickets.draft_of_call(call)
         except StoreError as exc:
             self.status(self.tr.t("status.draft_unreadable", error=str(exc)), "warning")
             return
-        if loaded is None:
+        if form is None or not has_typed_text(form):
             return
-        form, call_id = loaded
-        if form.is_blank():
-            return
-        if self.call is not None and self.call.caller and not form.caller_phone:
-            form = replace(form, caller_phone=self.call.caller)
         self.fill(form)
-        self.status(self.tr.t("status.restored", call=call_id or "-"), "warning")
+        self.status(self.tr.t("status.restored"), "warning")
 
     # --- saving -------------------------------------------------------------------------------------
 
@@ -491,7 +532,7 @@ class TicketForm(VerticalScroll):
     ) -> None:
         def run() -> SaveResult | tuple[Duplicate, ...]:
             if follow_up:
-                return self.tickets.follow_up(follow_up, call)
+                return self.tickets.follow_up(follow_up, call, form.request_id)
             if check_duplicates:
                 duplicates = tuple(self.tickets.find_duplicates(form))
                 if duplicates:

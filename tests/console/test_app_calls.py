@@ -94,7 +94,7 @@ async def test_ring_history_answer_hold_mute_dtmf_hangup_wrapup_ready(sqlite_sto
         rig.advance(0)
         await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.WRAP_UP)
         assert desk_of(rig).query_one("#wrapup").has_class("active")
-        await pilot.press("down", "enter")  # 咨询已答复
+        await pilot.press("2")  # 咨询已答复: its digit confirms it
         await wait_until(pilot, lambda: rig.app.calls.status.state == AgentState.READY)
         _flush(rig)
     kinds = _events(sqlite_store, call_id)

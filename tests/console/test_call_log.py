@@ -115,6 +115,7 @@ def test_a_scripted_day_lands_in_the_store(store: Store, background: bool) -> No
         kinds = [(e.kind, e.data) for e in calls.call_events(s, offered[0])]
         assert kinds == [
             ("offered", {}),
+            ("seat_ringing", {"user_id": 1}),  # the headless agent: every call rings at its seat
             ("answered", {}),
             ("media", {"codec": "PCMU"}),
             ("dtmf", {"digit": "1"}),

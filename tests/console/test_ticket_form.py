@@ -212,8 +212,15 @@ async def test_draft_comes_back_in_a_new_app_and_a_10k_paste_is_kept(sqlite_stor
         assert "过长" in form.status_text and "保留" in form.status_text  # refused, text kept
         await wait_for(pilot.pause, lambda: _draft_len(sqlite_store) >= 9000)  # written after 0.5 s idle
         typed = form.form_data()
-    # the console "dies": a new app instance on the same store gets the draft back
-    again = FormHost(make_desk(sqlite_store, actor))
+    # another call's form on the same store never gets this draft
+    other = FormHost(make_desk(sqlite_store, actor), CallContext("call-y", "13100000011"))
+    async with other.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        fresh = other.form.form_data()
+        assert fresh.description == "" and fresh.leaf_code == "" and fresh.caller_phone == "13100000011"
+        assert "恢复" not in other.form.status_text
+    # the console "dies": a new app instance on the same store, for the same call, gets the draft back
+    again = FormHost(make_desk(sqlite_store, actor), CallContext("call-x", PHONE))
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
         restored = again.form.form_data()
@@ -364,7 +371,7 @@ async def test_english_texts_and_a_discarded_draft_stays_gone(sqlite_store: Stor
         set_fields(form, description="more typing after the discard")
         await pilot.pause(0.7)  # past the draft's idle delay: nothing is written any more
         assert _draft_len(sqlite_store) == 0
-    again = FormHost(make_desk(sqlite_store, actor))
+    again = FormHost(make_desk(sqlite_store, actor), CallContext("call-en", PHONE))
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert again.form.form_data().description == ""

@@ -124,7 +124,7 @@ def test_save_dispatches_links_the_call_and_clears_the_draft(store: Store) -> No
     assert data["description"] == "家里暖气不热😀\n【发生时间】昨晚起"  # the bell character is gone
     assert {e["command"] for e in data["events"]} == {"create", "dispatch"}
     assert all(e["actor"] == "alice" for e in data["events"])
-    assert desk.load_draft() is None
+    assert desk.draft_of_call(call) is None and desk.unsaved_drafts() == []
 
 
 def test_gate_refusal_writes_nothing(store: Store) -> None:
@@ -188,12 +188,19 @@ def test_duplicates_merge_and_follow_up(store: Store) -> None:
         assert s.scalar(select(func.count()).select_from(Ticket)) == 2  # the follow-up made no ticket
 
 
-def test_draft_survives_a_new_desk(store: Store) -> None:
+def test_draft_survives_a_new_desk_and_stays_with_its_call(store: Store) -> None:
     actor = operator(store)
     form = heating_form(description="长" * 10_000)
-    assert make_desk(store, actor).save_draft(form, CallContext("c-1", PHONE))
-    loaded = make_desk(store, actor).load_draft()
-    assert loaded is not None and loaded[0] == form and loaded[1] == "c-1"
+    first = CallContext("c-1", PHONE)
+    assert make_desk(store, actor).save_draft(form, first)
+    again = make_desk(store, actor)
+    assert again.draft_of_call(first) == form
+    assert again.draft_of_call(CallContext("c-2", "13100000011")) is None  # never another call's
+    [listed] = again.unsaved_drafts()
+    assert listed.form == form and listed.call is not None and listed.call.call_id == "c-1"
+    assert listed.call.caller == form.caller_phone  # no call row yet: the number typed in the form
+    other = make_desk(store, operator(store, "bob"))
+    assert other.unsaved_drafts() == []  # one operator's drafts are not another's
 
 
 def test_leaf_facts_flag_emergencies(store: Store) -> None:
@@ -213,7 +220,7 @@ def test_a_draft_write_after_the_save_does_not_bring_the_form_back(store: Store)
     form = heating_form()
     desk.save(form)
     assert desk.save_draft(form) is False  # e.g. a draft timer that fired while the save committed
-    assert desk.load_draft() is None
+    assert desk.unsaved_drafts() == []
 
 
 # --- the [taxonomy] settings: each one changes what the search returns -----------------------------
