@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from console.config import Config
-from console.demo_script import DEMO_CALLS, demo_line
+from console.demo_script import DEMO_CALLS, demo_line, pacing_of
 from console.seat import Seat, SeatFactory
 from console.services.call_log import CallLog, ringing_history
 from console.services.call_service import CallService, Operator
@@ -57,10 +57,11 @@ def quiet_logging(config: Config) -> None:
 def make_line(
     config: Config, *, sim: bool, repeat_numbers: Sequence[str] = (), calls: int = DEMO_CALLS
 ) -> Line:
-    """The simulated demo line (``sim``: ``calls`` calls, some from ``repeat_numbers``), the SIP line
-    of ``[sip]`` when enabled, or a line that is not there (the desk runs without a phone and says so)."""
+    """The simulated demo line (``sim``: ``calls`` calls at the ``[demo]`` pace, some from
+    ``repeat_numbers``), the SIP line of ``[sip]`` when enabled, or a line that is not there (the desk
+    runs without a phone and says so)."""
     if sim:
-        return demo_line(repeat_numbers, calls)
+        return demo_line(repeat_numbers, calls, pacing_of(config.demo))
     if config.sip.enabled:
         from console.commands.agent import line_config
         from telephony.sip import SipLine  # pyVoIP: imported only for a real line
@@ -80,11 +81,13 @@ def start_sync(store: Store, config: Config) -> SyncThread | None:
     return thread
 
 
-def transfer_targets() -> tuple[TransferTarget, ...]:
-    """Departments of the dispatch catalogue that have a number to transfer to."""
+def transfer_targets(config: Config) -> tuple[TransferTarget, ...]:
+    """Departments of the dispatch catalogue (``[taxonomy] departments``, else the shipped list) that
+    have a number to transfer to, in the catalogue's order (the dialog puts 110/119/120/122 first)."""
     from console.screens.dialogs import TransferTarget
 
-    return tuple(TransferTarget(d.phone, d.name) for d in load_departments().values() if d.phone)
+    departments = load_departments(config.taxonomy.departments)
+    return tuple(TransferTarget(d.phone, d.name) for d in departments.values() if d.phone)
 
 
 def actor_of(operator: Operator) -> Actor:
@@ -136,7 +139,7 @@ class SeatBuilder:
             tickets=self.tickets(operator, calls.link_ticket) if self.parts.tickets else None,
             worklists=self.worklists(operator, call_log) if self.parts.worklists else None,
             history=self.history,
-            transfer_targets=transfer_targets(),
+            transfer_targets=transfer_targets(self.config),
             pause_reasons=tuple(self.config.operator.pause_reasons),
             ticket_saved=self._sync.notify if self._sync is not None else _nothing,
         )

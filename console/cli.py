@@ -60,10 +60,19 @@ class CommandContext:
 
     @property
     def store(self) -> Store:
-        """The store of ``[store] url``, opened and migrated to the newest schema on first use."""
+        """The store of ``[store] url``, opened and migrated to the newest schema on first use (a
+        SQLite file that does not exist yet is created: commands that write start a store)."""
         if self._store is None:
             self._store = open_configured_store(self.config)
         return self._store
+
+    @property
+    def existing_store(self) -> Store:
+        """``store`` for a command that only reads: a SQLite file that does not exist is refused
+        (CommandError naming it) instead of being created empty and read as "nothing there"."""
+        if self._store is None:
+            refuse_missing_sqlite(self.config)
+        return self.store
 
     def close(self) -> None:
         if self._store is not None:
@@ -72,10 +81,80 @@ class CommandContext:
 
 
 def open_configured_store(config: Config, *, migrate: bool = True) -> Store:
-    """Open the store of ``[store] url`` (migrated to the newest schema unless ``migrate=False``)."""
+    """Open the store of ``[store] url`` (migrated to the newest schema unless ``migrate=False``).
+
+    A database driver that is not installed (psycopg for postgresql://, ...) is a CommandError that
+    says what to install, not an internal error."""
+    from sqlalchemy.exc import NoSuchModuleError
+
     from store.db import open_store
 
-    return open_store(config.store.url or None, migrate=migrate, busy_timeout_ms=config.store.busy_timeout_ms)
+    try:
+        return open_store(
+            config.store.url or None, migrate=migrate, busy_timeout_ms=config.store.busy_timeout_ms
+        )
+    except ModuleNotFoundError as exc:
+        raise CommandError(missing_driver_message(config.store.url, exc.name or str(exc))) from None
+    except NoSuchModuleError:
+        raise CommandError(
+            f"store: {_shown_url(config.store.url)}: unknown database kind; {SUPPORTED_DATABASES}"
+        ) from None
+
+
+SUPPORTED_DATABASES = (
+    "this program supports SQLite (built in) and PostgreSQL (postgresql://..., with the postgres extra: "
+    "pip install -e '.[postgres]' in the checkout, or pip install 'hotline-console[postgres]')"
+)
+# driver module → the extra that installs it
+DRIVER_EXTRAS = {"psycopg": "postgres", "psycopg_binary": "postgres"}
+
+
+def missing_driver_message(url: str, module: str) -> str:
+    """One line: which driver ``url`` needs and how to install it."""
+    top = module.split(".", 1)[0]
+    where = _shown_url(url)
+    extra = DRIVER_EXTRAS.get(top)
+    if extra is not None:
+        return (
+            f"store: {where} needs the database driver {top}, which is not installed: "
+            f"pip install -e '.[{extra}]' in the checkout, or pip install 'hotline-console[{extra}]'"
+        )
+    return f"store: {where} needs the database driver {top}, which is not installed; {SUPPORTED_DATABASES}"
+
+
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True) if url else "the default SQLite store"
+
+
+def refuse_missing_sqlite(config: Config) -> None:
+    """CommandError when ``[store] url`` (or the default) is a SQLite file that does not exist."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from store.db import default_sqlite_path
+
+    url = config.store.url
+    if url:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite":
+            return
+        database = parsed.database or ""
+        if database.startswith("file:"):  # a SQLite URI filename (?mode=ro&uri=true)
+            database = database[len("file:") :].split("?", 1)[0]
+        if not database or database == ":memory:":
+            return
+        path = Path(database).expanduser()
+    else:
+        path = default_sqlite_path()
+    if not path.is_file():
+        raise CommandError(
+            f"store: no store at {path} (nothing was created). Point HOTLINE_STORE__URL or [store] url "
+            f"at an existing one, e.g. a demo's: hotline demo --data-dir DIR, then "
+            f"HOTLINE_STORE__URL=sqlite:///DIR/demo.sqlite3; hotline users add or hotline db upgrade starts a new store"
+        )
 
 
 class _Parser(argparse.ArgumentParser):

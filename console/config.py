@@ -202,6 +202,15 @@ class TaxonomyConfig(Section):
     recent_boost: Annotated[float, Field(ge=0, le=10)] = 0.3
     popularity_boost: Annotated[float, Field(ge=0, le=10)] = 0.1
     recent_window_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    # the departments file (TSV: id, name, kind, phone); its phone numbers fill the transfer list
+    departments: OptionalPath = None
+
+    @field_validator("departments")
+    @classmethod
+    def _departments_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"expected a departments file (TSV), and {value} is not a file")
+        return value
 
 
 class UiConfig(Section):
@@ -211,6 +220,32 @@ class UiConfig(Section):
     disable_kitty_keyboard: bool = False
     wrapup_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
     duplicate_window_hours: Annotated[int, Field(ge=0, le=24 * 90)] = 72
+    # the hotline's name on the login screen and the title: "8890 热线话务台" (Anshan's line)
+    product_name: str = "8890"
+
+    @field_validator("product_name")
+    @classmethod
+    def _short_name(cls, value: str) -> str:
+        if not value.strip() or value != value.strip() or len(value) > 16 or not value.isprintable():
+            raise ValueError("expected 1-16 printable characters, no leading or trailing space")
+        return value
+
+
+class DemoConfig(Section):
+    """``[demo]``: the simulated line of ``hotline demo`` and ``hotline console --sim``."""
+
+    # seconds between two calls, drawn between these bounds: one operator keeps up at 60-120 (about
+    # 75 s a call: talk, ticket, wrap-up)
+    call_interval_min: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    call_interval_max: Annotated[float, Field(ge=1, le=3600)] = 120.0
+    # stress mode: calls every 8-20 s, so the queue grows and callers abandon it
+    busy: bool = False
+
+    @model_validator(mode="after")
+    def _interval_range(self) -> Self:
+        if self.call_interval_min > self.call_interval_max:
+            raise ValueError("call_interval_max: expected call_interval_min <= call_interval_max")
+        return self
 
 
 def _key_name(value: object) -> str:
@@ -300,6 +335,7 @@ class Config(BaseModel):
     ui: UiConfig = Field(default_factory=UiConfig)
     keymap: KeymapConfig = Field(default_factory=KeymapConfig)
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    demo: DemoConfig = Field(default_factory=DemoConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
 

@@ -1,7 +1,19 @@
 """Citizens who call: phone normalisation (E.164, region CN), masking, geography, and the Caller row.
 
 Full numbers live in the store (the department needs them); everything shown or logged outside a
-role that needs them goes through ``mask_phone``: ``13812345678`` -> ``138****5678``.
+role that needs them goes through ``mask_phone``:
+
+- mobiles keep the carrier prefix and the last 4 digits: ``13812345678`` -> ``138****5678``;
+- fixed lines keep their area code and the last 3 digits of the local number, because the area code
+  tells where the caller is (``0412`` is Anshan): ``04126911877`` -> ``0412-****877``, ``010`` and
+  ``02x`` being the 3-digit codes and every other ``0xxx`` a 4-digit one (``01012345678`` ->
+  ``010-*****678``);
+- short service numbers and extensions (``110``, ``12345``, ``95588``, ``1001``) and 400/800
+  enterprise lines are nobody's private number and stay as they are;
+- numbers abroad keep their country code: ``+12025550123`` -> ``+1 202****0123``.
+
+Which role sees a number in full is ``phone_for(role, number)`` (``FULL_NUMBER_ROLES``). Logs, the
+CLI's output and exports mask always, whoever runs them.
 """
 
 from __future__ import annotations
@@ -36,23 +48,69 @@ def normalise_phone(raw: str, region: str = REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _national_digits(phone: str) -> str:
+# The people who phone citizens (store.lifecycle.HOTLINE): an operator reads the number back to the
+# caller on a live call and dials it for 漏接回拨 and 回访; supervisors and admins handle the same
+# calls and corrections. Trainers and QA replay recorded calls and need no number; any other role
+# (department, backend, system, a typo) sees it masked.
+FULL_NUMBER_ROLES: frozenset[str] = frozenset({"operator", "supervisor", "admin"})
+
+
+def sees_full_number(role: str) -> bool:
+    """Whether ``role`` is shown citizens' numbers in full (``FULL_NUMBER_ROLES``)."""
+    return role in FULL_NUMBER_ROLES
+
+
+def phone_for(role: str, number: str | None) -> str | None:
+    """``number`` as ``role`` may see it: as given for the roles that phone citizens, masked otherwise.
+
+    Every place that shows a citizen's number to a logged-in user goes through this, so the ticket
+    form's phone field, the status line and the worklists agree for one role.
+    """
+    return number if sees_full_number(role) else mask_phone(number)
+
+
+def _split_number(phone: str) -> tuple[int, str]:
+    """The country code and national significant digits (no trunk 0) of ``phone``; 86 when unsure."""
     try:
-        return phonenumbers.national_significant_number(phonenumbers.parse(phone, REGION))
+        number = phonenumbers.parse(phone, REGION)
     except phonenumbers.NumberParseException:
-        return "".join(ch for ch in phone if ch.isdigit())
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        return 86, digits[1:] if digits.startswith("0") and not digits.startswith("00") else digits
+    return number.country_code or 86, phonenumbers.national_significant_number(number)
+
+
+def _area_length(national: str) -> int:
+    """Digits of a mainland area code without its trunk 0: 2 for 010 and 02x, 3 for every 0xxx."""
+    return 2 if national[:2] == "10" or national[:1] == "2" else 3
+
+
+def _mask_local(local: str) -> str:
+    return "*" * (len(local) - 3) + local[-3:]
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """``138****5678`` for a mobile (E.164 or national); short numbers keep only their last 2 digits."""
+    """``phone`` as it may be shown to anyone (see the module docstring): ``138****5678``,
+    ``0412-****877``, ``110``; ``****`` for text that holds no digits."""
     if not phone:
         return phone
-    digits = _national_digits(phone)
-    if len(digits) >= 8:
-        return f"{digits[:3]}****{digits[-4:]}"
-    if len(digits) > 4:
-        return f"****{digits[-2:]}"
-    return "****"
+    country, national = _split_number(phone)
+    if not national:
+        return "****"
+    if country != 86:
+        tail = f"{national[:3]}****{national[-4:]}" if len(national) >= 8 else f"****{national[-2:]}"
+        return f"+{country} {tail}"
+    if len(national) <= 6 or (len(national) == 10 and national[:3] in ("400", "800")):
+        return national  # a service number, an extension or an enterprise line
+    if len(national) == 11 and national[0] == "1":
+        return f"{national[:3]}****{national[-4:]}"
+    area = _area_length(national)
+    if national[0] != "1" or national[:2] == "10":
+        local = national[area:]
+        if len(local) in (7, 8):
+            return f"0{national[:area]}-{_mask_local(local)}"
+    if len(national) in (7, 8):  # a local number dialled without its area code
+        return _mask_local(national)
+    return f"{national[:3]}****{national[-4:]}"
 
 
 def place_of(number: str) -> str:

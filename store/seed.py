@@ -24,6 +24,9 @@ treated as already synchronised: no outbox rows.
 
 The default leaf tree (``store.seed_data.PLACEHOLDER_LEAVES``) is a placeholder; pass ``leaves=``
 (``leaves_from_taxonomy``) to use the real dispatch catalogue.
+
+``unsent_tickets`` / ``link_seeded`` let a demo put the seeded history into its own city backend
+and record the backend ids, so later changes of a seeded ticket (a 回访, a 重办) sync like any other.
 """
 
 from __future__ import annotations
@@ -37,22 +40,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 from sqlalchemy.orm import Session
 
 from store.db import Store
 from store.deadlines import DeadlineCalculator, DeadlinePolicy
 from store.kpi.rollups import rebuild_rollups
-from store.models import Caller
+from store.models import Caller, OutboxEntry, Ticket
 from store.numbering import DEFAULT_PREFIX, format_number, reserve_numbers
 from store.seed_data import PLACEHOLDER_LEAVES, TICKETS_PER_DAY, SeedLeaf
 from store.seed_history import Encoder, History, Simulator, arrivals, intake_calls
 from store.seed_writer import Batch, Ids, advance_sequences, db_time_of, lock_for_bulk, next_ids, write_batch
+from store.tickets import Actor, link_backend_many
 from store.workcal import SHANGHAI
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["SeedReport", "seed"]
+__all__ = ["SeedReport", "UnsentTicket", "link_seeded", "seed", "unsent_tickets"]
 
 
 @dataclass
@@ -192,3 +196,58 @@ def _reserve(conn: Connection, chunk: Sequence[dt.datetime], prefix: str) -> lis
         day = at.astimezone(SHANGHAI).date()
         out.append(format_number(prefix, day.strftime("%Y%m%d"), next(ranges[day])))
     return out
+
+
+# --- the demo's city backend -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnsentTicket:
+    """A ticket the city backend has never seen and will not be sent (no backend id, no outbox
+    entry): the seeded history, which is written as if already synchronised."""
+
+    ticket_id: int
+    client_request_id: str
+    leaf_code: str | None
+    status: str
+    description: str
+    address: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def unsent_tickets(store: Store) -> list[UnsentTicket]:
+    """Every ticket without a backend id and without an outbox entry, oldest first."""
+    queued = exists().where(OutboxEntry.ticket_id == Ticket.id)
+    stmt = (
+        select(
+            Ticket.id,
+            Ticket.client_request_id,
+            Ticket.leaf_code,
+            Ticket.status,
+            Ticket.description,
+            Ticket.address,
+            Ticket.created_at,
+            Ticket.updated_at,
+        )
+        .where(Ticket.backend_id.is_(None), ~queued)
+        .order_by(Ticket.id)
+    )
+    with store.read() as session:
+        return [
+            UnsentTicket(r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", r[6], r[7])
+            for r in session.execute(stmt)
+        ]
+
+
+def link_seeded(store: Store, links: dict[int, str], *, chunk: int = 500) -> int:
+    """Record the backend ids of tickets put straight into the backend (``link_backend`` events by
+    the backend actor, as the sync worker writes them); returns how many were linked."""
+    actor = Actor("backend", "backend")
+    linked = 0
+    ids = sorted(links)
+    for start in range(0, len(ids), chunk):
+        part = {i: links[i] for i in ids[start : start + chunk]}
+        with store.session() as session:
+            linked += link_backend_many(session, part, actor, dt.datetime.now(dt.UTC))
+    return linked

@@ -5,19 +5,22 @@ catalogue onto it); ``PLACEHOLDER_LEAVES`` is a made-up tree in the real domains
 is passed. ``DISTRICTS``, ``STREETS``, ``SURNAMES`` and ``PHONE_PREFIXES`` make the addresses and the
 callers; ``HOURLY`` is the day/night curve of arrivals, ``NATURE_DIRECT_SHARE`` how often each
 nature is answered on the spot (直接办结), ``TICKETS_PER_DAY`` the seed platform's pace.
-``hours(n)`` / ``working_days(n)`` write a leaf's time limit.
+``hours(n)`` / ``working_days(n)`` write a leaf's time limit. ``DEMO_DEPARTMENT_PHONES`` are made-up
+transfer numbers of some departments, for the demo's transfer list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from store.deadlines import TimeLimit, leaf_limits_from_catalogue
 from store.vocabulary import DEFAULT_BOARD, DEFAULT_URGENCY, urgency_of_leaf
 from taxonomy.model import Node
 
 __all__ = [
+    "DEMO_DEPARTMENT_PHONES",
     "DISTRICTS",
     "HOURLY",
     "NATURE_DIRECT_SHARE",
@@ -264,4 +267,27 @@ PHONE_PREFIXES: tuple[str, ...] = (  # mobile prefixes of the three carriers
     "180",
     "189",
     "177",
+)
+
+# Transfer numbers of some departments for the demo's transfer list (F7), by id of
+# taxonomy/source/departments.tsv. MADE UP (extensions on the centre's own exchange), so a demo can
+# show departments next to 110/119/120/122; a centre lists its real numbers in its departments file.
+DEMO_DEPARTMENT_PHONES: Mapping[str, str] = MappingProxyType(
+    {
+        "rq": "88906101",  # 鞍山市燃气总公司
+        "rl": "88906102",  # 鞍山市热力有限公司
+        "swjt": "88906103",  # 鞍山水务集团有限公司
+        "gdgs": "88906104",  # 国网鞍山供电公司
+        "cgj": "88906201",  # 鞍山市城市管理综合行政执法局
+        "zjj": "88906202",  # 鞍山市住房和城乡建设局
+        "fcj": "88906203",  # 鞍山市房产事务服务中心
+        "sthj": "88906204",  # 鞍山市生态环境局
+        "scj": "88906205",  # 鞍山市市场监督管理局
+        "rsj": "88906206",  # 鞍山市人力资源和社会保障局
+        "gjjt": "88906301",  # 鞍山市公共交通集团有限公司
+        "tdq": "88906401",  # 铁东区人民政府
+        "txq": "88906402",  # 铁西区人民政府
+        "lsq": "88906403",  # 立山区人民政府
+        "qsq": "88906404",  # 千山区人民政府
+    }
 )

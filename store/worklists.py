@@ -7,7 +7,9 @@ Queries run in a read transaction (``store.read()``) and return frozen dataclass
   unanswered (not refused with ``rejected`` unless ``include_rejected``), not marked called back and
   not followed by an answered call with that number; one entry per number, newest first, with all
   its missed call ids. ``mark_called_back(s, call_id, at, by_call_id=None)`` closes the entry
-  (every missed call of that number up to ``at``).
+  (every missed call of that number up to ``at``). Each entry says how the latest call was missed
+  (``MissedCall.kind``, see ``missed_kind``) and when the citizen hung up (``hung_up_at``: the
+  call's end, not the moment it entered the queue).
 - ``callbacks_due(s, day) -> list[CallbackDue]`` (回访): tickets closed (已办结) on the day before
   ``day``, not yet evaluated, whose caller consented to a callback; ``backlog=True`` adds the ones
   closed earlier and still waiting. Calendar days are Anshan (Asia/Shanghai).
@@ -17,30 +19,61 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from store.callers import mask_phone
 from store.calls import MAX_LIST, add_call_event, require_call
-from store.models import Call, Evaluation, Ticket
+from store.models import Call, CallEvent, Evaluation, Ticket
 from store.vocabulary import CLOSED, NOT_REACHED
 from store.workcal import SHANGHAI
 
 __all__ = [
+    "SEAT_RINGING",
     "CallbackDue",
     "MissedCall",
+    "MissedKind",
     "callbacks_due",
     "local_day_start",
     "mark_called_back",
     "missed_calls",
+    "missed_kind",
 ]
+
+# The call event that says an inbound call rang at an operator's seat (``store.calls.add_call_event``
+# with ``{"user_id": …}``), written by the seat when it starts ringing the operator. A call offered
+# while every seat was busy waits in the queue first and rings later, or never: only this event
+# tells a caller who hung up on a ringing seat from one who gave up waiting, since the line ends
+# both as ``cancelled``.
+SEAT_RINGING = "seat_ringing"
+
+# how a call was missed: rang at a seat and the caller hung up (振铃挂断), gave up waiting in the
+# queue without ever ringing (排队放弃), refused by the operator (拒接), lost by the line (呼叫失败)
+MissedKind = Literal["ringing", "queue", "rejected", "failed"]
+
+
+def missed_kind(end_reason: str | None, rang: bool) -> MissedKind:
+    """How an unanswered inbound call was missed, from its end reason and whether it rang at a seat.
+
+    ``abandoned`` is a queue abandon whatever else is known (a PBX queue or the seed says so); a
+    call that ended otherwise rang if a ``SEAT_RINGING`` event was written for it.
+    """
+    if end_reason in ("rejected", "failed"):
+        return end_reason  # type: ignore[return-value]
+    if end_reason == "abandoned":
+        return "queue"
+    return "ringing" if rang else "queue"
 
 
 @dataclass(frozen=True)
 class MissedCall:
-    """One number to call back (漏接回拨): its latest missed call and every missed call id."""
+    """One number to call back (漏接回拨): its latest missed call and every missed call id.
+
+    ``rang``: the latest missed call rang at a seat (a ``SEAT_RINGING`` event); ``kind`` says how it
+    was missed, ``hung_up_at`` when the citizen hung up.
+    """
 
     call_id: str
     remote_number: str
@@ -51,10 +84,19 @@ class MissedCall:
     ended_at: dt.datetime | None
     end_reason: str | None
     call_ids: tuple[str, ...]
+    rang: bool = False
 
     @property
     def attempts(self) -> int:
         return len(self.call_ids)
+
+    @property
+    def kind(self) -> MissedKind:
+        return missed_kind(self.end_reason, self.rang)
+
+    @property
+    def hung_up_at(self) -> dt.datetime:
+        return self.ended_at or self.offered_at
 
 
 def _same_number(a: Any, b: Any) -> Any:
@@ -93,8 +135,9 @@ def missed_calls(
     """Numbers to call back: inbound calls offered in [since, until) that nobody answered.
 
     A number drops off once it is marked called back or once a later call with it was answered
-    (it called again and got through, or our callback reached it). Newest first.
+    (it called again and got through, or our callback reached it). The latest hang-up first.
     """
+    rang = exists().where(CallEvent.call_id == Call.id, CallEvent.kind == SEAT_RINGING)
     conds = [Call.offered_at >= since, *_missed_filter(include_rejected)]
     if until is not None:
         conds.append(Call.offered_at < until)
@@ -107,9 +150,10 @@ def missed_calls(
             Call.offered_at,
             Call.ended_at,
             Call.end_reason,
+            rang.label("rang"),
         )
         .where(*conds)
-        .order_by(Call.offered_at.desc())
+        .order_by(Call.ended_at.desc(), Call.offered_at.desc())
         .limit(MAX_LIST * 10)
     ).all()
     grouped: dict[tuple[Any, ...], list[Any]] = {}
@@ -130,6 +174,7 @@ def missed_calls(
                 top.ended_at,
                 top.end_reason,
                 tuple(r.id for r in group),
+                bool(top.rang),
             )
         )
         if len(out) >= limit:

@@ -2,7 +2,8 @@
 
 Each module exposes ``register(subparsers) -> None``: it adds its subcommand(s) with
 ``parser.set_defaults(handler=...)``, a handler being ``handler(args, ctx) -> int`` (an exit code),
-``ctx`` a ``console.cli.CommandContext`` (``ctx.config``, ``ctx.store``, both opened lazily).
+``ctx`` a ``console.cli.CommandContext`` (``ctx.config``, ``ctx.store``, both opened lazily; a command
+that only reads takes ``ctx.existing_store``, which refuses a SQLite file that does not exist).
 Keep module-level imports light (import the store inside handlers) so ``hotline --help`` stays fast.
 A module that fails to import or register is skipped and reported; the other commands keep working.
 """

@@ -1,6 +1,7 @@
 """``hotline console``: the operator console (Textual) on the configured store and line.
 
-The line is the ``[sip]`` account when ``sip.enabled``; ``--sim`` rings simulated demo calls instead;
+The line is the ``[sip]`` account when ``sip.enabled``; ``--sim`` rings simulated demo calls instead
+(at the ``[demo]`` pace, ``--busy`` for the stress mode);
 otherwise the console runs without a phone (tickets and worklists still work) and says so.
 """
 
@@ -18,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "console", help="the operator console (Textual): log in, take calls, file tickets"
     )
     p.add_argument("--sim", action="store_true", help="ring simulated demo calls instead of the SIP line")
+    p.add_argument(
+        "--busy", action="store_true", help="with --sim: a call every 8-20 s (same as [demo] busy = true)"
+    )
     p.add_argument("--user", metavar="NAME", help="user name proposed at the login screen")
     p.set_defaults(handler=run_console)
 
@@ -32,6 +36,8 @@ def run_console(args: argparse.Namespace, ctx: CommandContext) -> int:
         config = config.model_copy(
             update={"operator": config.operator.model_copy(update={"username": args.user})}
         )
+    if args.busy:
+        config = config.model_copy(update={"demo": config.demo.model_copy(update={"busy": True})})
     store = ctx.store
     bootstrap.run_app(config, store, bootstrap.make_line(config, sim=args.sim))
     return 0

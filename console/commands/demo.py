@@ -1,10 +1,11 @@
 """``hotline demo``: everything on this machine with nothing configured.
 
 By default it starts the operator console: a SQLite store in a demo folder seeded with a month of
-history, the built-in taxonomy, the reference city backend on loopback with the sync worker sending
-it the tickets, and the simulated line ringing realistic calls every few seconds (repeat callers
-from the history, some who hang up while it rings). A demo operator is logged in by itself, so the
-first call rings a few seconds after start.
+history, the built-in taxonomy, the reference city backend on loopback holding that history, with
+the sync worker sending it the new tickets and changes, and the simulated line ringing realistic
+calls at the ``[demo]`` pace (every 60-120 s; ``--busy``: every 8-20 s), repeat callers from the
+history among them. A demo operator is logged in by itself, so the first call rings a few seconds
+after start. The folder is temporary and deleted on exit unless ``--data-dir`` names one.
 
 ``--no-ui`` keeps the guided tour on the command line: it writes the history, prints the centre's
 KPIs, classifies a few things callers say, and lets the simulated line ring a few calls that a
@@ -16,14 +17,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from console.cli import CommandContext
+    from taxonomy.search import Searcher
 
 DEMO_QUERIES = ("楼上漏水", "暖气不热乎", "nqbr", "dt困人", "包工头欠工资不给", "楼道里有煤气味")
 
@@ -33,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "demo", help="run the demo: a seeded store, KPIs, search and a simulated line"
     )
     demo.add_argument(
-        "--data-dir", type=Path, help="where the demo store goes (default: a new temporary folder)"
+        "--data-dir",
+        type=Path,
+        help="keep the demo store in this folder (default: a temporary folder, deleted on exit)",
     )
     demo.add_argument(
         "--tickets", type=int, metavar="N", help="history to seed (default 1000; 3000 with --no-ui)"
@@ -43,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     demo.add_argument("--no-ui", action="store_true", help="the command-line tour instead of the console")
     demo.add_argument("--no-backend", action="store_true", help="do not start the reference city backend")
+    demo.add_argument(
+        "--busy", action="store_true", help="stress mode: a call every 8-20 s (same as [demo] busy = true)"
+    )
     demo.set_defaults(handler=run_demo)
 
 
@@ -57,6 +65,16 @@ def run_demo(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 
 def run_tour(args: argparse.Namespace, ctx: CommandContext) -> int:
+    from console.commands._demo_ui import demo_folder
+
+    with demo_folder(args.data_dir) as folder:
+        print(f"== demo store: {folder.url}")
+        _tour(folder.url, args, ctx)
+    print(f"\n{folder.farewell()}")
+    return 0
+
+
+def _tour(url: str, args: argparse.Namespace, ctx: CommandContext) -> None:
     from console.commands import format_table
     from console.commands._demo_ui import seed_demo_store
     from console.commands.kpi import CALL_COLUMNS, CASE_COLUMNS, table_row
@@ -66,10 +84,6 @@ def run_tour(args: argparse.Namespace, ctx: CommandContext) -> int:
     from taxonomy.search import Searcher
 
     config = ctx.config
-    folder = args.data_dir or Path(tempfile.mkdtemp(prefix="hotline-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{folder / 'demo.sqlite3'}"
-    print(f"== demo store: {url}")
     store = open_store(url)
     try:
         taxonomy = load_taxonomy(config.taxonomy.path)
@@ -93,17 +107,27 @@ def run_tour(args: argparse.Namespace, ctx: CommandContext) -> int:
 
         print("\n== classifying what callers say (hotline taxonomy search)")
         searcher = Searcher(taxonomy)
-        for query in DEMO_QUERIES:
-            top = searcher.search(query, limit=1)
-            shown = " › ".join(top[0].path) + f"  (匹配：{top[0].matched})" if top else "—"
-            print(f"   {query:<12} → {shown}")
+        for line in classification_lines(searcher, DEMO_QUERIES):
+            print(line)
 
         print("\n== the simulated line (hotline agent on a SimLine)")
         _ring_simulated_calls(args.calls)
     finally:
         store.close()
-    print(f"\nThe demo store stays in {folder}; try: HOTLINE_STORE__URL={url} hotline tickets list")
-    return 0
+
+
+def classification_lines(searcher: Searcher, queries: Sequence[str]) -> list[str]:
+    """``query → best leaf (匹配：…)`` per query, the arrows in one column whatever the script:
+    padded by terminal cells (a Chinese character takes two), not by characters."""
+    from rich.cells import cell_len
+
+    width = max((cell_len(q) for q in queries), default=0)
+    out = []
+    for query in queries:
+        top = searcher.search(query, limit=1)
+        shown = " › ".join(top[0].path) + f"  (匹配：{top[0].matched})" if top else "—"
+        out.append(f"   {query}{' ' * (width - cell_len(query))}  → {shown}")
+    return out
 
 
 def _ring_simulated_calls(count: int) -> None:

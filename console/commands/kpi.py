@@ -66,7 +66,7 @@ def run_kpi(args: argparse.Namespace, ctx: CommandContext) -> int:
     if args.date_from and date_to and args.date_from >= date_to:
         raise CommandError("kpi: --from must not be after --to")
     accept_hours = ctx.config.deadlines.accept_within_hours
-    with ctx.store.read() as session:
+    with ctx.existing_store.read() as session:
         report = compute_kpis(session, args.date_from, date_to, args.by, accept_within_hours=accept_hours)
     data = report.as_json()
     if args.json:

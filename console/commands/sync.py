@@ -65,7 +65,7 @@ def build_sync_thread(store: Store, config: Config) -> SyncThread | None:
 def run_sync(args: argparse.Namespace, ctx: CommandContext) -> int:
     from store.sync import attention_entries, retry_attention, sync_status
 
-    store = ctx.store
+    store = ctx.existing_store if args.status else ctx.store  # a status report never creates a store
     if args.status:
         with store.read() as session:
             status = sync_status(session, ctx.config.sync.attention_after_attempts)

@@ -14,13 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from console.cli import CommandContext
-    from taxonomy.model import Taxonomy
+    from console.i18n import Translator
+    from taxonomy.model import Department, Taxonomy
     from taxonomy.search import Result, Searcher
 
 BATCH_MAX_LINES = 100_000
@@ -116,15 +118,57 @@ def _too_many() -> Exception:
     return CommandError(f"taxonomy search: a batch holds at most {BATCH_MAX_LINES} lines")
 
 
-def _render(results: list[Result]) -> str:
+@dataclass(frozen=True)
+class SearchWords:
+    """What a plain-text search result line says in the UI's language (``[ui] language``): the
+    department's name instead of its code, the ticket urgency and the time limit as the desk shows them."""
+
+    tr: Translator
+    departments: Mapping[str, Department]
+
+    def department(self, code: str | None) -> str:
+        if not code:
+            return self.tr.t("cli.search.no_department")
+        found = self.departments.get(code)
+        return found.name if found else code
+
+    def urgency(self, leaf_urgency: str | None) -> str:
+        from store.vocabulary import urgency_of_leaf
+
+        return self.tr.label("urgency", urgency_of_leaf(leaf_urgency))
+
+    def limit(self, time_limit: object) -> str:
+        from taxonomy.model import TimeLimit
+
+        if time_limit is None:
+            return "-"
+        if isinstance(time_limit, TimeLimit):
+            return self.tr.t(f"cli.limit.{time_limit.unit}", n=time_limit.value)
+        return str(time_limit)
+
+
+def search_words(ctx: CommandContext) -> SearchWords:
+    from console.cli import CommandError
+    from console.i18n import Translator
+    from taxonomy.model import TaxonomyFileError, load_departments
+
+    config = ctx.config
+    try:
+        departments = load_departments(config.taxonomy.departments)
+    except (OSError, TaxonomyFileError) as exc:
+        raise CommandError(f"taxonomy: the departments file: {exc}") from None
+    return SearchWords(Translator.load(config.ui.language), departments)
+
+
+def _render(results: list[Result], words: SearchWords) -> str:
     if not results:
-        return "  (no match)"
+        return "  " + words.tr.t("cli.search.none")
     rows = []
     for n, r in enumerate(results, start=1):
-        limit_text = "-" if r.time_limit is None else str(r.time_limit)
         rows.append(
-            f"{n:>2}. {r.code}  {' › '.join(r.path)}  [{r.score:.3f}]  匹配：{r.matched}  "
-            f"{r.department or '-'}  {limit_text}  {r.urgency or '-'}"
+            f"{n:>2}. {r.code}  {' › '.join(r.path)}  [{r.score:.3f}]  "
+            f"{words.tr.t('cli.search.matched', text=r.matched)}  "
+            f"{words.department(r.department)}  {words.limit(r.time_limit)}  {words.urgency(r.urgency)}"
         )
     return "\n".join(rows)
 
@@ -135,15 +179,17 @@ def run_search(args: argparse.Namespace, ctx: CommandContext) -> int:
     if (args.query is None) == (args.batch is None):
         raise CommandError("taxonomy search: give either a QUERY or --batch FILE", exit_code=2)
     searcher = _searcher(ctx)
+    words = None if args.json else search_words(ctx)
     queries: Iterable[str] = [args.query] if args.batch is None else _batch_lines(args.batch)
     for query in queries:
         results = searcher.search(query, limit=args.limit)
         if args.json:
             print(json.dumps([r.to_dict() for r in results], ensure_ascii=False), flush=args.batch == "-")
         else:
+            assert words is not None
             if args.batch is not None:
                 print(f"# {query}")
-            print(_render(results))
+            print(_render(results, words))
     return 0
 
 

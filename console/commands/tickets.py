@@ -55,7 +55,7 @@ def run_list(args: argparse.Namespace, ctx: CommandContext) -> int:
     from store.tickets import TicketError, list_tickets, ticket_as_dict
 
     try:
-        with ctx.store.read() as session:
+        with ctx.existing_store.read() as session:
             rows = [ticket_as_dict(t) for t in list_tickets(session, status=args.status, limit=args.limit)]
     except TicketError as exc:
         raise TicketError(f"tickets list: {exc}") from None
@@ -70,7 +70,7 @@ def run_show(args: argparse.Namespace, ctx: CommandContext) -> int:
     from console.cli import CommandError
     from store.tickets import find_ticket, ticket_as_dict
 
-    with ctx.store.read() as session:
+    with ctx.existing_store.read() as session:
         ticket = find_ticket(session, args.number)
         if ticket is None:
             raise CommandError(f"tickets show: no ticket {args.number}")

@@ -67,7 +67,7 @@ def run_add(args: argparse.Namespace, ctx: CommandContext) -> int:
 def run_list(args: argparse.Namespace, ctx: CommandContext) -> int:
     from store.users import list_users, user_as_dict
 
-    with ctx.store.read() as session:
+    with ctx.existing_store.read() as session:
         users = [user_as_dict(u) for u in list_users(session)]
     if args.json:
         print_json(users)

@@ -1,5 +1,9 @@
 """Login: user name and password (checked by store.users.authenticate off the UI loop), then
-就绪 or a pause reason. The app starts the agent session with what is picked here."""
+就绪 or a pause reason. The app starts the agent session with what is picked here.
+
+On a store without any user (the first start) the screen says how to add one instead of only
+refusing every password.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,25 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from console.config import Config
 from console.i18n import Translator
 from console.keymap import KeyFooter
 from console.services.call_service import Operator
+from store.db import Store
 from store.vocabulary import AgentState
+
+
+def store_has_users(store: Store) -> bool:
+    """Whether anyone can log in at all (a fresh store has no user yet)."""
+    from store.users import list_users
+
+    with store.read() as session:
+        return bool(list_users(session, include_inactive=False))
+
+
+def product_name(config: Config) -> str:
+    """The hotline's name shown on the login screen and in the title (``[ui] product_name``)."""
+    return config.ui.product_name
 
 
 class LoginScreen(Screen[None]):
@@ -48,18 +67,25 @@ class LoginScreen(Screen[None]):
         authenticate: Callable[[str, str], Operator | None],
         pause_reasons: Sequence[str],
         username: str = "",
+        *,
+        product: str | None = None,
+        users_exist: Callable[[], bool] | None = None,
     ) -> None:
+        """``product``: the hotline's name in the title; ``users_exist``: whether the store has a user
+        (run off the UI loop). When not given, both come from the app's ``config`` and ``store``."""
         super().__init__()
         self.tr = translator
         self.authenticate = authenticate
         self.pause_reasons = tuple(pause_reasons)
         self.username = username
+        self.product = product
+        self.users_exist = users_exist
         self.operator: Operator | None = None
 
     def compose(self) -> ComposeResult:
         t = self.tr.t
         with Center(), Vertical(id="login-box"):
-            yield Static(t("login.title"), id="login-title")
+            yield Static(t("login.title", product=self._product()), id="login-title")
             yield Input(self.username, placeholder=t("login.user"), id="username", max_length=64)
             yield Input(placeholder=t("login.password"), password=True, id="password", max_length=256)
             yield Static(t("login.hint"), id="login-message")
@@ -72,6 +98,32 @@ class LoginScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#password" if self.username else "#username", Input).focus()
+        self._look_for_users()
+
+    def _product(self) -> str:
+        if self.product is not None:
+            return self.product
+        config = getattr(self.app, "config", None)
+        return product_name(config) if isinstance(config, Config) else Config().ui.product_name
+
+    def _any_user(self) -> bool:
+        """True unless the store has no user at all (a store error counts as "some": the password
+        check then reports it)."""
+        check = self.users_exist
+        if check is None:
+            store = getattr(self.app, "store", None)
+            if not isinstance(store, Store):
+                return True
+            check = lambda: store_has_users(store)  # noqa: E731
+        try:
+            return check()
+        except Exception:
+            return True
+
+    @work(thread=True, exclusive=True, group="login-users")
+    def _look_for_users(self) -> None:
+        if not self._any_user():
+            self.app.call_from_thread(self._say, self.tr.t("login.no_users"), True)
 
     def _say(self, text: str, error: bool = False) -> None:
         message = self.query_one("#login-message", Static)
@@ -110,11 +162,12 @@ class LoginScreen(Screen[None]):
                 self._say, self.tr.t("login.failed", why=str(exc).splitlines()[0]), True
             )
             return
-        self.app.call_from_thread(self._checked, operator)
+        any_user = operator is not None or self._any_user()
+        self.app.call_from_thread(self._checked, operator, any_user)
 
-    def _checked(self, operator: Operator | None) -> None:
+    def _checked(self, operator: Operator | None, any_user: bool = True) -> None:
         if operator is None:
-            self._say(self.tr.t("login.refused"), error=True)
+            self._say(self.tr.t("login.refused" if any_user else "login.no_users"), error=True)
             password = self.query_one("#password", Input)
             password.value = ""
             password.focus()

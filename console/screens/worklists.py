@@ -2,16 +2,26 @@
 for supervisors, 同步待处理 (tickets the city backend refused, with its message).
 
     WorklistsScreen(service: WorklistService, translator: console.i18n.Translator,
-                    *, refresh_seconds: float | None = 30.0)
+                    *, refresh_seconds: float | None = 30.0,
+                    status_view: Callable[[], StatusView] | None = None)
 
 ``service`` (console/services/worklists.py) owns the store and the ``dial`` callable; the screen only
 shows its pages and turns keys into its calls, each in a thread worker so the UI never waits on the
 store or the line. ``translator`` gives the texts (console/locales/*.toml) in the chosen language.
 ``refresh_seconds=None`` turns the periodic refresh off (tests, snapshots).
 
+The seat's status bar (``console.widgets.status_bar.StatusBar``, id ``status``) sits at the top, so
+a callback placed from here stays in view: the app redraws it every tick with
+``bar.show(desk.status_view())``; ``status_view``, when given, draws it once on mount so it is never
+blank until the first tick.
+
 When a worklist call is placed the screen posts ``WorklistsScreen.CallPlaced(placed)`` (it bubbles to
 the app: ``@on(WorklistsScreen.CallPlaced)`` on the desk shows the call; ``placed.call_id`` is the
-line's call id).
+line's call id, ``placed.history_number`` the callee's number to show the history of and
+``placed.ticket_id`` the 回访's ticket).
+
+The 漏接回拨 list tells a caller who hung up on a ringing seat (振铃挂断) from one who gave up
+waiting in the queue (排队放弃), and shows when the citizen hung up (``store.worklists.missed_kind``).
 
 Keys (every binding has an id for ``[keymap]``, see ``WorklistsScreen.BINDINGS``): ``d`` dial the selected row; on 漏接回拨
 ``1`` reached, ``2`` no answer, ``3`` wrong number (records the outcome of the last call placed for
@@ -21,15 +31,18 @@ desk); ``m`` / ``v`` / ``s`` switch lists (``s``: supervisors only); on 同步�
 selected entry again (after its ticket was fixed); ``n`` / ``p`` page; ``r`` refreshes; ``b`` adds the older 回访
 still waiting (积压) to yesterday's. Tables are diffed on refresh (update_cell / add_row /
 remove_row), never rebuilt, and hold one page at a time.
+
+A key the role may not use (``s`` / ``a`` for an operator; dialling and recording for a trainer) is
+left out of the footer and, pressed, says why in a toast instead of doing nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, TypeVar
 
 from rich.cells import cell_len
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -58,6 +71,7 @@ from console.services.worklists import (
     WorklistError,
     WorklistService,
 )
+from console.widgets.status_bar import StatusBar, StatusView
 
 R = TypeVar("R", MissedRow, DueRow, SyncRow)
 AnyPage = Page[MissedRow] | Page[DueRow] | Page[SyncRow]
@@ -66,6 +80,14 @@ MISSED_COLUMNS = ("idx", "phone", "name", "last", "missed", "reason", "tries", "
 VISIT_COLUMNS = ("idx", "ticket", "caller", "phone", "dept", "closed", "failed", "state")
 SYNC_COLUMNS = ("idx", "ticket", "kind", "tries", "created", "error")
 LISTS = {"missed": "#wl-missed", "visits": "#wl-visits", "sync": "#wl-sync"}  # tab id -> its table
+ACTING = (
+    "worklists_dial",
+    "worklists_reached",
+    "worklists_no_answer",
+    "worklists_wrong_number",
+    "worklists_record",
+)
+SUPERVISING = ("worklists_sync", "worklists_requeue")
 
 
 def shown_total(page: AnyPage) -> str:
@@ -165,6 +187,7 @@ class WorklistsScreen(Screen[None]):
         translator: Translator,
         *,
         refresh_seconds: float | None = 30.0,
+        status_view: Callable[[], StatusView] | None = None,
         name: str | None = None,
         id: str | None = None,
     ) -> None:
@@ -172,6 +195,12 @@ class WorklistsScreen(Screen[None]):
         self.service = service
         self.tr = translator
         self.refresh_seconds = refresh_seconds
+        self.status_view = status_view
+        # bindings this role may not use: disabled (out of the footer), pressed they say why (on_key)
+        self.refused: dict[str, str] = {
+            **({} if service.can_act else dict.fromkeys(ACTING, "err.read_only")),
+            **({} if service.sees_sync else dict.fromkeys(SUPERVISING, "wl.sync_supervisors_only")),
+        }
         self.missed_page_no = 0
         self.due_page_no = 0
         self.sync_page_no = 0
@@ -187,6 +216,7 @@ class WorklistsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         t = self.tr.t
+        yield StatusBar(self.tr, id="status")
         yield Static(t("title.backlog" if self.service.backlog else "title"), id="wl-title")
         with TabbedContent(initial="missed"):
             with TabPane(t("tab.missed"), id="missed"):
@@ -213,6 +243,8 @@ class WorklistsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         t = self.tr.t
+        if self.status_view is not None:
+            self.query_one("#status", StatusBar).show(self.status_view())
         # the state column is as wide as its longest text from the start: marking a row never relayouts
         state_width = max(cell_len(t(k)) for k in ("col.state", "state.dialing", "state.visiting"))
         tables: list[tuple[str, tuple[str, ...]]] = [
@@ -300,11 +332,6 @@ class WorklistsScreen(Screen[None]):
 
     def _missed_cells(self, index: int, row: MissedRow) -> tuple[str, ...]:
         t = self.tr.t
-        reason = (
-            f"reason.{row.end_reason}"
-            if row.end_reason in ("cancelled", "abandoned", "rejected", "failed")
-            else "reason.other"
-        )
         state = t("state.dialing") if row.key in self.placed else ""
         return (
             str(index + 1),
@@ -312,7 +339,7 @@ class WorklistsScreen(Screen[None]):
             row.name or "",
             local_minute(row.last_at),
             str(row.missed),
-            t(reason),
+            t(f"reason.{row.kind}"),
             str(row.tries),
             state,
         )
@@ -382,12 +409,12 @@ class WorklistsScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         form_open = self.form_row is not None
         if action in ("dial", "outcome", "open_form") and not self.service.can_act:
-            return None  # shown disabled: a trainer looks only
+            return None  # a trainer looks only: disabled, and the key says so (on_key)
         if action == "dial":
             return self.active_list != "sync" or form_open
         if (action == "show" and parameters == ("sync",)) or action == "requeue":
             if not self.service.sees_sync:
-                return False  # operators have no such list (the status bar counts the entries for all)
+                return None  # operators have no such list: disabled, and the key says why (on_key)
             return True if action == "show" else self.active_list == "sync" and not form_open
         if action == "outcome":
             return self.active_list == "missed" and not form_open
@@ -396,6 +423,19 @@ class WorklistsScreen(Screen[None]):
         if action == "save_visit":
             return form_open
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A key bound to what this role may not do says why instead of nothing (the binding itself
+        is disabled by ``check_action``, so Textual would drop the key silently). Keys typed into
+        an input never get here: the input takes them first."""
+        if not self.refused:
+            return
+        active = self.active_bindings.get(event.key)
+        if active is None or active.enabled or (why := self.refused.get(active.binding.id or "")) is None:
+            return
+        event.stop()
+        event.prevent_default()
+        self.notify(self.tr.t(why), severity="warning")
 
     # --- actions ----------------------------------------------------------------------------------
 

@@ -15,6 +15,15 @@ Dispatch (派单) needs all five. 直接办结 (answered on the spot) needs ``wh
 并单 (merged into an earlier ticket) needs ``what`` and ``demand``. Limits the store enforces (a
 description of at most 4,000 characters ...) are checked here too, so the operator hears about them
 before anything is written, with the text kept.
+
+The gate also says which *pieces* are missing (``GateResult.parts``: ``nature``, ``leaf``, ``district``,
+``address``, ``when``, ``caller``, ``description``), so the message names the empty field itself and
+not a whole element, and which form widgets to fix (``GateResult.missing_fields``, the ticket form's
+widget ids in form order; ``GateResult.focus_field`` the first one, for the focus).
+
+Two helpers carry what is known into the form: ``default_nature(leaf)`` (诉求性质 from the leaf's
+allowed natures) and ``description_from_query(query)`` (the caller's sentence typed into the search,
+offered as the description).
 """
 
 from __future__ import annotations
@@ -22,9 +31,9 @@ from __future__ import annotations
 import dataclasses
 import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from store.callers import PhoneError, normalise_phone
 from store.tickets import TicketDraft
@@ -160,14 +169,59 @@ class Problem:
     values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
+# the missing pieces, in the order of the ticket form's fields, and the widget each is typed into
+# (console/widgets/ticket_form.py compose(); "picker" is the taxonomy picker, Ctrl+F)
+PARTS: tuple[str, ...] = ("nature", "leaf", "district", "address", "when", "caller", "description")
+FORM_FIELDS: tuple[str, ...] = (
+    "nature",
+    "board",
+    "urgency",
+    "picker",
+    "district",
+    "address",
+    "when",
+    "caller-name",
+    "caller-phone",
+    "description",
+    "answer",
+)
+_PART_FIELD: Mapping[str, str] = {"leaf": "picker", "caller": "caller-name"}
+# FormData / Problem field names whose widget id differs (street is derived from the address)
+_DATA_FIELD: Mapping[str, str] = {
+    "caller_name": "caller-name",
+    "caller_phone": "caller-phone",
+    "street": "address",
+}
+
+
+def widget_id(name: str) -> str:
+    """The ticket form's widget id for a part (``leaf``) or a FormData field (``caller_phone``)."""
+    return _PART_FIELD.get(name) or _DATA_FIELD.get(name) or name
+
+
 @dataclass(frozen=True)
 class GateResult:
+    """What the gate found: ``missing`` elements (of ``ELEMENTS``), ``parts`` (of ``PARTS``, form
+    order), ``problems`` (values the store would refuse), ``missing_fields`` (widget ids of the form
+    to fill, form order) and the ``mode`` checked (the message says 不能派单 or 不能办结)."""
+
     missing: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
+    mode: Mode = "dispatch"
+    parts: tuple[str, ...] = ()
+    missing_fields: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.missing and not self.problems
+
+    @property
+    def focus_field(self) -> str | None:
+        """The widget to move the focus to: the first missing field, else the first bad value's."""
+        if self.missing_fields:
+            return self.missing_fields[0]
+        bad = {widget_id(p.field) for p in self.problems}
+        return next((f for f in FORM_FIELDS if f in bad), None)
 
 
 def valid_phone(text: str) -> bool:
@@ -196,10 +250,36 @@ def check_form(
         if f.nature in NATURES_WITHOUT_PLACE and not PLACE_FIELDS & set(leaf_required):
             needed.remove("where")
     missing = tuple(e for e in ELEMENTS if e in needed and not present[e])
+    parts = _missing_parts(f, missing)
     problems = list(_problems(f))
     if mode == "direct_close" and not f.answer:
         problems.append(Problem("no_answer", "answer"))
-    return GateResult(missing, tuple(problems))
+    fields_ = {widget_id(p) for p in parts}
+    if "caller" in parts and f.caller_phone and not f.caller_name:
+        fields_ = (fields_ - {"caller-name"}) | {"caller-phone"}  # a number is there: it is the one to fix
+    if any(p.key == "no_answer" for p in problems):
+        fields_.add("answer")
+    ordered = tuple(w for w in FORM_FIELDS if w in fields_)
+    return GateResult(missing, tuple(problems), mode, parts, ordered)
+
+
+def _missing_parts(f: FormData, missing: tuple[str, ...]) -> tuple[str, ...]:
+    """The empty (or too short) pieces of the ``missing`` elements, in form order."""
+    gaps: set[str] = set()
+    if "who" in missing:
+        gaps.add("caller")
+    if "when" in missing:
+        gaps.add("when")
+    if "where" in missing:
+        gaps.update(name for name in ("district", "address") if not getattr(f, name))
+    if "what" in missing:
+        gaps.add("leaf")
+    if "demand" in missing:
+        if f.nature not in NATURES:
+            gaps.add("nature")
+        if len(f.description) < MIN_DESCRIPTION:
+            gaps.add("description")
+    return tuple(p for p in PARTS if p in gaps)
 
 
 def _problems(f: FormData) -> list[Problem]:
@@ -215,3 +295,73 @@ def _problems(f: FormData) -> list[Problem]:
     if f.urgency not in URGENCIES:
         out.append(Problem("bad_choice", "urgency"))
     return out
+
+
+# --- known data carried into the form ---------------------------------------------------------------
+
+PLACE_NATURES: tuple[str, ...] = tuple(n for n in NATURES if n not in NATURES_WITHOUT_PLACE)  # 求助 投诉 举报
+
+
+class LeafLike(Protocol):
+    """What ``default_nature`` reads of a leaf (``ticket_service.LeafFacts``, ``taxonomy.model.Node``)."""
+
+    @property
+    def natures(self) -> tuple[str, ...]: ...
+
+    @property
+    def path(self) -> tuple[str, ...]: ...
+
+
+def default_nature(leaf: LeafLike | Sequence[str] | None, path: Sequence[str] = ()) -> str | None:
+    """The 诉求性质 to preselect for ``leaf`` (its facts, or its allowed natures with ``path``), or None.
+
+    1. one allowed nature: that one (a 咨询 leaf gives 咨询);
+    2. the leaf's name ends with an allowed nature (``…咨询``, ``…建议``, ``违法用工举报``): that one;
+    3. the first listed nature, except that a list starting with 咨询 gives its first 求助 / 投诉 / 举报:
+       the catalogue lists a domain's natures in the fixed order 咨询 求助 投诉 …, and a call about a
+       problem (暖气不热) is rarely a question; 咨询 would also waive the place from the gate;
+    4. no allowed natures known: the nature the name ends with, else None (the operator chooses).
+    Natures outside ``NATURES`` are ignored.
+    """
+    if leaf is None:
+        return None
+    if isinstance(leaf, str):
+        natures: Sequence[str] = (leaf,)
+    elif isinstance(leaf, Sequence):
+        natures = leaf
+    else:
+        natures, path = leaf.natures, leaf.path or path
+    allowed = [n for n in natures if n in NATURES]
+    name = path[-1] if path else ""
+    named = next((n for n in NATURES if name.endswith(n)), None)
+    if len(allowed) == 1:
+        return allowed[0]
+    if not allowed:
+        return named
+    if named in allowed:
+        return named
+    if allowed[0] == "咨询":
+        return next((n for n in allowed if n in PLACE_NATURES), allowed[0])
+    return allowed[0]
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x3FFFF
+
+
+def description_from_query(query: str, keywords: Sequence[str] = ()) -> str | None:
+    """The search query as a description, when it reads as the caller's own sentence, else None.
+
+    A sentence: at least ``MIN_DESCRIPTION`` characters (so it satisfies the gate) besides spaces, of
+    which at least half are Chinese characters (``nqbr``, ``dt困人`` and leaf codes are search keys,
+    not words), and not one of ``keywords`` (the alias that matched or the leaf's name: a keyword
+    typed to find the leaf says nothing of this call). Cleaned like a field, cut at the store's limit.
+    """
+    text = " ".join(clean_text(query).split())
+    chars = [ch for ch in text if not ch.isspace()]
+    if len(chars) < MIN_DESCRIPTION or 2 * sum(map(_is_cjk, chars)) < len(chars):
+        return None
+    if text in {k.strip() for k in keywords}:
+        return None
+    return text[: MAX_LENGTHS["description"]]

@@ -5,14 +5,19 @@
 
 - ``save(form, call, mode="dispatch")``: 受理 (``create_ticket``) then 派单 to the leaf's department
   with its deadline; ``mode="direct_close"``: 受理 then 直接办结 with the answer (the leaf's standard
-  answer or the operator's); ``mode="merge", merge_into=NUMBER``: 受理 then 并单 into that ticket.
+  answer or the operator's); ``mode="merge", merge_into=NUMBER``: 受理 then 并单 into that ticket (refused
+  when it was answered, closed or archived since it was offered); ``link_to=NUMBER``: 受理 and 派单,
+  and both tickets name each other (a new report of a matter whose ticket is done).
   The form's ``request_id`` is the ticket's client request id, so a retry after a failure (the store
   locked, the console killed) never makes a second ticket. The call is linked to the ticket and the
   user's draft cleared in the same transaction.
 - ``follow_up(number, call)``: the call is about an existing ticket (跟进来电): no new ticket, the
   call is linked to it and gets a ``follow_up`` event; the draft is cleared.
-- ``find_duplicates(form)``: open tickets of the same caller, or of the same leaf and address, created
-  within ``duplicate_window_hours`` (``store.duplicates``).
+- ``reopen(number, form, call)``: 重办 of an earlier ticket for this report (a supervisor re-handles it,
+  an operator's request is noted on it); the call is linked to it as a follow-up; no new ticket.
+- ``find_duplicates(form)``: the same caller's tickets (跟进) and the same matter at the same place
+  (并单, or 重办 / a linked new ticket when done), created or closed within ``duplicate_window_hours``;
+  each says what it offers (``store.duplicates``).
 - ``save_draft`` / ``load_draft`` / ``clear_draft``: the draft of one call (``store.drafts``: per user and
   call); ``unsaved_drafts`` lists them all, to offer them back explicitly (never into another call).
 - ``search(query)``: the taxonomy search with the ``[taxonomy]`` settings (``console.config.TaxonomyConfig``):
@@ -46,7 +51,8 @@ from store import calls, drafts, taxonomy_choices
 from store.callers import mask_phone, normalise_phone
 from store.db import Store, utcnow
 from store.deadlines import DeadlineCalculator, leaf_limits_from_catalogue
-from store.duplicates import Duplicate, find_duplicates
+from store.duplicates import Duplicate, Reopened, check_merge_into, find_duplicates, link_new
+from store.duplicates import reopen as reopen_ticket
 from store.numbering import DEFAULT_PREFIX
 from store.tickets import Actor, TicketError, apply_command, create_ticket, draft_from, find_ticket
 from store.vocabulary import DEFAULT_BOARD, DEFAULT_URGENCY, RECEIVED, urgency_of_leaf
@@ -124,6 +130,13 @@ class SaveResult:
     status: str
     merged_into: str | None = None
     follow_up: bool = False
+    linked_to: str | None = None  # a new ticket that names this earlier one (新建并关联)
+    reopened: Reopened | None = None  # 重办 of the earlier ticket ``number`` (done, or requested)
+
+    @property
+    def read_back(self) -> str:
+        """The number the caller is told: after 并单 the parent's (the ticket that will be answered)."""
+        return self.merged_into or self.number
 
 
 def search_config(settings: TaxonomyConfig, base: SearchConfig | None = None) -> SearchConfig:
@@ -307,7 +320,7 @@ class TicketService:
         self._user_prior = prior_from_choices(self._recent)
 
     def find_duplicates(self, form: FormData) -> list[Duplicate]:
-        """Likely repeats of this request, newest first (open tickets only; merged ones are done)."""
+        """Candidates for this request, duplicates first, each with what it offers (``store.duplicates``)."""
         f = form.cleaned()
         phone = normalise_phone(f.caller_phone) if f.caller_phone and valid_phone(f.caller_phone) else None
         with self.store.read() as s:
@@ -315,8 +328,10 @@ class TicketService:
                 s,
                 phone=phone,
                 leaf_code=f.leaf_code,
+                district=f.district,
                 address=f.address,
                 since=self.clock() - self.duplicate_window,
+                taxonomy=self.taxonomy,
                 exclude_request_id=f.request_id,
             )
 
@@ -327,10 +342,13 @@ class TicketService:
         *,
         mode: Mode = "dispatch",
         merge_into: str | None = None,
+        link_to: str | None = None,
     ) -> SaveResult:
         """受理 plus 派单 / 直接办结 / 并单 in one transaction (see the module docstring)."""
         if mode == "merge" and not merge_into:
             raise TicketError("merge needs the number of the ticket to merge into")
+        if link_to and mode != "dispatch":
+            raise TicketError("only a dispatched ticket links an earlier one")
         gate = self.check(form, mode)
         if not gate.ok:
             raise GateRefused(gate)
@@ -341,6 +359,8 @@ class TicketService:
         now = self.clock()
         chose = False
         with self.store.session() as s:
+            if mode == "merge" and merge_into:  # done since it was offered: refused, nothing written
+                check_merge_into(s, merge_into)
             ticket = create_ticket(
                 s, draft, self.actor, now, client_request_id=f.request_id, prefix=self.prefix
             )
@@ -369,10 +389,16 @@ class TicketService:
                         department=self._department(facts, f.district),
                         co_departments=list(facts.co_departments),
                     )
+                    if link_to:
+                        link_new(s, ticket, link_to, self.actor, now)
             linked = self._link_call(s, call, ticket.id, None)
             self._clear_draft(s, f.request_id)
             result = SaveResult(
-                ticket.id, ticket.number, ticket.status, merged_into=merge_into if mode == "merge" else None
+                ticket.id,
+                ticket.number,
+                ticket.status,
+                merged_into=merge_into if mode == "merge" else None,
+                linked_to=link_to,
             )
         if not linked:
             self._link_later(call, result.ticket_id, None)
@@ -395,6 +421,24 @@ class TicketService:
         if not linked:
             self._link_later(call, result.ticket_id, number)
         log.info("ticket_service.follow_up", number=number)
+        return result
+
+    def reopen(self, number: str, form: FormData, call: CallContext | None) -> SaveResult:
+        """重办 of the earlier ticket ``number`` for this report (``store.duplicates.reopen``: re-handled
+        by a supervisor, a 重办申请 note for an operator); the call is its follow-up; no new ticket."""
+        f = form.cleaned()
+        with self.store.session() as s:
+            outcome = reopen_ticket(
+                s, number, self.actor, self.clock(), reason=composed_description(f), deadlines=self.deadlines
+            )
+            ticket = find_ticket(s, number)
+            assert ticket is not None  # reopen_ticket found it
+            linked = self._link_call(s, call, ticket.id, number)
+            self._clear_draft(s, f.request_id)
+            result = SaveResult(ticket.id, ticket.number, ticket.status, follow_up=True, reopened=outcome)
+        if not linked:
+            self._link_later(call, result.ticket_id, number)
+        log.info("ticket_service.reopen", number=number, outcome=outcome)
         return result
 
     def _draft_fields(self, f: FormData) -> dict[str, str | bool | None]:

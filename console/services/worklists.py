@@ -15,8 +15,10 @@
 ``dial(number) -> call_id`` is whatever places an outbound call (``console.bootstrap`` passes a
 wrapper of the seat's ``Line.dial`` that also tells its CallLog); the number handed to it is national digits (``13812345678``,
 ``04122345678`` for a landline), prefixed with ``dial_prefix`` when the PBX needs one for an outside
-line. Rows never carry a full number for a trainer (masked with ``store.callers.mask_phone``), and a
-trainer can neither dial nor record: the numbers are read from the store only when dialling.
+line. Rows carry numbers as the actor's role may see them (``store.callers.phone_for``: in full for
+the roles that phone citizens, masked for a trainer), and a trainer can neither dial nor record: the
+numbers are read from the store only when dialling. A placed call (``PlacedCall``) carries the
+callee's number as stored and the ticket it is about, so the desk can show that callee's history.
 
 Store work is short transactions; call these methods from a thread worker, not the UI loop. Refusals
 raise ``WorklistError`` whose ``key`` the screen translates; store refusals (``EvaluationError``,
@@ -34,7 +36,7 @@ import phonenumbers
 import structlog
 
 from store import calls, evaluations, sync, worklists
-from store.callers import PhoneError, mask_phone, normalise_phone
+from store.callers import PhoneError, mask_phone, normalise_phone, sees_full_number
 from store.db import Store, utcnow
 from store.lifecycle import HOTLINE, SUPERVISORS, DeadlineCalculator
 from store.models import Ticket
@@ -77,10 +79,12 @@ class MissedRow:
     call_id: str  # the latest missed call of the number
     phone: str  # as the role may see it
     name: str | None
-    last_at: dt.datetime
+    last_at: dt.datetime  # when the citizen hung up on the latest missed call
     missed: int  # missed calls of the number
     end_reason: str | None
     tries: int  # callback tries so far (no answer)
+    kind: worklists.MissedKind  # rang at a seat, or gave up waiting (store.worklists.missed_kind)
+    offered_at: dt.datetime  # when that call came in (entered the queue)
 
 
 @dataclass(frozen=True)
@@ -127,13 +131,26 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class PlacedCall:
-    """An outbound worklist call: ``kind`` ``missed`` (ref: the missed call id) or ``visit`` (ref: ticket id)."""
+    """An outbound worklist call: ``kind`` ``missed`` (ref: the missed call id) or ``visit`` (ref: ticket id).
+
+    ``number`` is the callee's number as the store holds it (what ``store.caller_history`` looks up:
+    the desk shows that callee's history, not the last caller's); ``name`` the callee's name when
+    known; ``ticket_id`` the ticket the call is about (the 回访's ticket; None for a missed call).
+    """
 
     call_id: str
     kind: str
     ref: str
     phone: str  # as the role may see it
     at: dt.datetime
+    number: str = ""
+    name: str | None = None
+    ticket_id: int | None = None
+
+    @property
+    def history_number(self) -> str:
+        """The number to look the callee's history up by (the shown one if none was stored)."""
+        return self.number or self.phone
 
 
 def dialable_number(raw: str, prefix: str = "") -> str:
@@ -193,8 +210,8 @@ class WorklistService:
 
     @property
     def reveal_phones(self) -> bool:
-        """Trainers see masked numbers; the people who call citizens see them in full."""
-        return self.actor.role != "trainer"
+        """The people who call citizens see numbers in full, trainers masked (``store.callers.phone_for``)."""
+        return sees_full_number(self.actor.role)
 
     @property
     def can_act(self) -> bool:
@@ -226,10 +243,12 @@ class WorklistService:
                 e.call_id,
                 self._shown(e.remote_number) or "-",
                 e.display_name,
-                e.offered_at,
+                e.hung_up_at,
                 e.attempts,
                 e.end_reason,
                 tries.get(e.call_id, 0),
+                e.kind,
+                e.offered_at,
             )
             for e in first.rows
         )
@@ -299,7 +318,9 @@ class WorklistService:
         if not self.can_act:
             raise WorklistError("read_only", role=self.actor.role)
 
-    def _place(self, raw: str, kind: str, ref: str) -> PlacedCall:
+    def _place(
+        self, raw: str, kind: str, ref: str, *, name: str | None = None, ticket_id: int | None = None
+    ) -> PlacedCall:
         number = dialable_number(raw, self.dial_prefix)
         try:
             call_id = self.dial(number)
@@ -308,7 +329,7 @@ class WorklistService:
             raise WorklistError("dial_failed", error=str(exc) or type(exc).__name__) from exc
         at = self.clock()
         log.info("worklist.dialed", kind=kind, ref=ref, call_id=call_id, phone=mask_phone(raw))
-        return PlacedCall(call_id, kind, ref, self._shown(raw) or "-", at)
+        return PlacedCall(call_id, kind, ref, self._shown(raw) or "-", at, raw, name, ticket_id)
 
     def call_back(self, row: MissedRow) -> PlacedCall:
         """Dial the number of a missed call (read from the store, never from the row)."""
@@ -316,9 +337,10 @@ class WorklistService:
         with self.store.read() as s:
             call = calls.get_call(s, row.call_id)
             raw = call.remote_number if call is not None else None
+            name = call.display_name if call is not None else None
         if raw is None:
             raise WorklistError("gone")
-        return self._place(raw, "missed", row.call_id)
+        return self._place(raw, "missed", row.call_id, name=name)
 
     def record_callback(
         self, row: MissedRow, outcome: str, *, by_call_id: str | None = None
@@ -336,9 +358,10 @@ class WorklistService:
         with self.store.read() as s:
             ticket = s.get(Ticket, row.ticket_id)
             raw = ticket.caller_phone if ticket is not None else None
+            name = ticket.caller_name if ticket is not None else None
         if not raw:
             raise WorklistError("no_phone", number=row.number)
-        return self._place(raw, "visit", str(row.ticket_id))
+        return self._place(raw, "visit", str(row.ticket_id), name=name, ticket_id=row.ticket_id)
 
     def record_visit(
         self,

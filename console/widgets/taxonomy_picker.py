@@ -3,14 +3,17 @@
 API::
 
     picker = TaxonomyPicker(search, translator, department_of, limit=9)   # search(query, limit) -> list[Result]
-    picker.focus_search()          # Ctrl+F lands here
+    picker.focus_search()          # Ctrl+F lands here, the cursor after the query (nothing selected)
     picker.query_text              # what is typed
     picker.set_chosen_label(text)  # the line under the results (the form shows the chosen leaf there)
 
-Keys in the search box: digits 1–9 take that result (while the query holds a letter or a character;
-a query of digits only is a leaf-code search, so digits keep typing); Enter takes the highlighted
-result (the first unless moved); Up/Down move the highlight. Posts ``TaxonomyPicker.Chosen(result,
-query, rank)`` (rank from 1).
+Keys in the search box: digits 1–9 take that result (while results are listed for a query that
+holds a letter or a character; a query of digits only is a leaf-code search, so digits keep typing);
+Enter takes the highlighted result (the first unless moved); Up/Down move the highlight. A code
+search starts at ``MIN_CODE_DIGITS`` digits: a lone digit typed into the empty box (meant as a pick
+while nothing is listed) lists nothing. Alt+digit is left to the form (it never picks nor types).
+Posts ``TaxonomyPicker.Chosen(result, query, rank)`` (rank from 1); its ``description`` is the query
+when it reads as the caller's sentence (``intake.description_from_query``), for an empty 诉求描述.
 
 Stale values from input-method bursts are dropped: an IME commit of 拖欠工资 arrives as four keys and
 four ``Input.Changed``; only a change whose value is still the box's value is searched, and each
@@ -35,6 +38,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from console.i18n import Translator
+from console.services.intake import description_from_query
 
 if TYPE_CHECKING:  # the search (rapidfuzz, pypinyin) loads with the ticket service, not with the app
     from taxonomy.search import Result
@@ -42,6 +46,9 @@ if TYPE_CHECKING:  # the search (rapidfuzz, pypinyin) loads with the ticket serv
 SearchFn = Callable[[str, int], "Sequence[Result]"]
 MAX_RESULTS = 9
 PATH_SEPARATOR = " / "  # ASCII: ambiguous-width arrows (→ ›) misalign on some CJK terminals
+# a code prefix shorter than a domain's code (101 供热) names a whole major category: no use to list
+MIN_CODE_DIGITS = 3
+DIGITS = "123456789"
 
 
 def result_line(n: int, result: Result, translator: Translator, department: str) -> Text:
@@ -125,16 +132,19 @@ class SearchInput(Input):
     ]
 
     def __init__(self, picker: TaxonomyPicker, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        # no select-all on focus: the next key would wipe the query the operator comes back to
+        super().__init__(select_on_focus=False, **kwargs)  # type: ignore[arg-type]
         self.picker = picker
 
     async def _on_key(self, event: events.Key) -> None:
         # Textual then runs Input's own _on_key (handlers run along the MRO) unless we prevent it
-        digit = event.character
-        if digit and digit in "123456789" and self.picker.digit_picks():
+        key = event.key
+        if key.startswith("alt+") and key[4:] in DIGITS:
+            event.prevent_default()  # not typed; it bubbles on to the form's bindings
+        elif key in DIGITS and self.picker.digit_picks():
             event.stop()
             event.prevent_default()
-            self.picker.pick(int(digit) - 1)
+            self.picker.pick(int(key) - 1)
 
     def action_move(self, step: int) -> None:
         self.picker.results_view.move(step)
@@ -153,6 +163,11 @@ class TaxonomyPicker(Vertical):
         result: Result
         query: str
         rank: int
+
+        @property
+        def description(self) -> str | None:
+            """The query as the caller's words for 诉求描述, or None (search keys, the leaf's name)."""
+            return description_from_query(self.query, (self.result.matched, self.result.path[-1]))
 
     def __init__(
         self,
@@ -184,6 +199,7 @@ class TaxonomyPicker(Vertical):
 
     def focus_search(self) -> None:
         self.search_box.focus()
+        self.search_box.cursor_position = len(self.search_box.value)  # typing goes on after the query
 
     def set_chosen_label(self, text: str | Text) -> None:
         self.chosen_label.update(text)
@@ -202,10 +218,15 @@ class TaxonomyPicker(Vertical):
     def run_search(self, query: str) -> None:
         self.generation += 1
         generation = self.generation
-        results = list(self.search(query, self.limit)) if query.strip() else []
+        text = query.strip()
+        short_code = text.isdigit() and len(text) < MIN_CODE_DIGITS
+        results = list(self.search(query, self.limit)) if text and not short_code else []
         if generation != self.generation:  # pragma: no cover - only if search itself re-entered
             return
-        empty = self.tr.t("picker.none") if query.strip() else self.tr.t("picker.hint")
+        if short_code:
+            empty = self.tr.t("picker.code_hint", min=MIN_CODE_DIGITS)
+        else:
+            empty = self.tr.t("picker.none") if text else self.tr.t("picker.hint")
         self.results_view.show(results, empty)
 
     @on(Input.Submitted, "#tx-query")

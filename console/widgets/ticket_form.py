@@ -23,8 +23,10 @@ in big digits to read back); ``TicketForm.CriticalLeaf(leaf_code, path, handoff)
 leaf is picked (the desk offers the hand-off to 110/119/120/122).
 
 Saving: the 五要素 gate first (nothing leaves the form while something is missing; the status line
-says what). Then, in a worker thread: likely duplicates (same caller, or same leaf and address, in
-``[ui] duplicate_window_hours``) are offered as 并单 / 跟进 / 新建; then the ticket is written. A locked
+says what). Then, in a worker thread: likely duplicates (``store.duplicates``, within
+``[ui] duplicate_window_hours``) are offered in a ``DuplicatePanel``: 新建 first (the default), 并单 only
+into the same matter at the same place still being handled, 重办 / a linked new ticket for one that
+is done, 跟进 for the same caller; then the ticket is written. A locked
 store is retried a few times with back-off; if it stays locked, the form says so and keeps everything
 (the draft too): Ctrl+S again retries, and the form's request id makes a retry idempotent.
 
@@ -44,11 +46,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Checkbox, Digits, Input, Label, OptionList, Select, Static, TextArea
-from textual.widgets.option_list import Option
+from textual.widgets import Checkbox, Digits, Input, Label, Select, Static, TextArea
 
-from console.i18n import Translator, local_minute
-from console.services.intake import MAX_LENGTHS, FormData, GateResult, Mode
+from console.i18n import Translator
+from console.services.intake import MAX_LENGTHS, FormData, GateResult, Mode, default_nature
 from console.services.ticket_service import (
     CallContext,
     Duplicate,
@@ -56,11 +57,13 @@ from console.services.ticket_service import (
     TicketService,
     has_typed_text,
 )
+from console.widgets.duplicate_panel import DuplicatePanel, Told, read_back
 from console.widgets.taxonomy_picker import TaxonomyPicker
 from console.widgets.ticket_form_parts import CleanInput, CleanTextArea, readback_digits, with_retries
-from console.widgets.ticket_form_text import describe_gate
+from console.widgets.ticket_form_text import describe_gate, gate_status
 from store.callers import mask_phone
 from store.db import StoreError
+from store.lifecycle import COMMANDS
 from store.vocabulary import BOARDS, DEFAULT_BOARD, DEFAULT_URGENCY, NATURES, URGENCIES
 
 DRAFT_IDLE_SECONDS = 0.5
@@ -83,8 +86,6 @@ class TicketForm(VerticalScroll):
     TicketForm #form-status { height: auto; min-height: 1; }
     TicketForm #form-status.-error { color: $text-error; text-style: bold; }
     TicketForm #form-status.-warning { color: $text-warning; }
-    TicketForm #dup-panel { height: auto; border: round $warning; }
-    TicketForm #dup-options { height: auto; max-height: 12; }
     TicketForm #saved-panel { height: auto; border: heavy $success; padding: 0 1; }
     TicketForm #saved-number { text-style: bold; }
     """
@@ -93,6 +94,17 @@ class TicketForm(VerticalScroll):
     # in the form, even on a key an Input binds; Ctrl+F is the desk's ("search", from anywhere)
     BINDINGS = [  # noqa: RUF012 - Textual's class-level declaration
         Binding("ctrl+s", "save", "key.save", id="save", show=False, priority=True),
+        # 诉求性质 from anywhere in the form, in NATURES order
+        Binding("alt+1", "nature(1)", "key.nature_inquiry", id="nature_inquiry", show=False, priority=True),
+        Binding("alt+2", "nature(2)", "key.nature_help", id="nature_help", show=False, priority=True),
+        Binding(
+            "alt+3", "nature(3)", "key.nature_complaint", id="nature_complaint", show=False, priority=True
+        ),
+        Binding("alt+4", "nature(4)", "key.nature_report", id="nature_report", show=False, priority=True),
+        Binding(
+            "alt+5", "nature(5)", "key.nature_suggestion", id="nature_suggestion", show=False, priority=True
+        ),
+        Binding("alt+6", "nature(6)", "key.nature_praise", id="nature_praise", show=False, priority=True),
     ]
 
     @dataclass
@@ -145,6 +157,8 @@ class TicketForm(VerticalScroll):
         self.street = ""
         self._auto_district: str | None = None
         self._district_manual = False
+        self._auto_nature: str | None = None  # the leaf's default, replaced when another leaf is picked
+        self._gate_shown = False  # a refusal is on the status line: refreshed as fields are filled
         self._draft_timer: Timer | None = None
         self._loading = False  # filling fields ourselves: not an edit
         self.picker = TaxonomyPicker(
@@ -190,9 +204,9 @@ class TicketForm(VerticalScroll):
         yield Checkbox(t("form.direct"), value=False, id="direct")
         yield CleanTextArea(id="answer", soft_wrap=True, tab_behavior="focus", classes="hidden")
         yield Static("", id="form-status")
-        with Vertical(id="dup-panel", classes="hidden"):
-            yield Label(t("dup.title"))
-            yield OptionList(id="dup-options")
+        # a supervisor's 重办 re-handles the ticket; an operator's is a request for one
+        rehandles = self.tickets.actor.role in COMMANDS["rehandle"].roles
+        yield DuplicatePanel(self.tr, rehandle_directly=rehandles, id="dup-panel")
         with Vertical(id="saved-panel", classes="hidden"):
             yield Label(t("saved.title"))
             yield Digits("", id="saved-digits")
@@ -372,7 +386,16 @@ class TicketForm(VerticalScroll):
             return
         if self.query_one("#urgency", Select).value == DEFAULT_URGENCY:
             self.query_one("#urgency", Select).value = facts.urgency
+        nature = self.query_one("#nature", Select)
+        if not isinstance(nature.value, str) or nature.value == self._auto_nature:  # empty, or our default
+            self._auto_nature = default_nature(facts)
+            if self._auto_nature is not None:
+                nature.value = self._auto_nature
+        description = self.query_one("#description", TextArea)
+        if event.description and not description.text.strip():
+            description.load_text(event.description)
         if facts.critical:
+            self._gate_shown = False  # the hand-off comes first; Ctrl+S shows what is missing again
             self.status(self.tr.t("status.critical", handoff=facts.handoff or "110/119/120/122"), "error")
             self.post_message(self.CriticalLeaf(facts.code, facts.path, facts.handoff))
         elif facts.answer:
@@ -443,6 +466,8 @@ class TicketForm(VerticalScroll):
     def _changed(self) -> None:
         if self.saved is not None or self.discarded or self.saving:
             return  # while saving: written afterwards if the save does not go through
+        if self._gate_shown:
+            self._refresh_gate()
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_IDLE_SECONDS, self._save_draft_now)
@@ -502,7 +527,26 @@ class TicketForm(VerticalScroll):
 
     def _refused(self, gate: GateResult) -> None:
         self.status(describe_gate(self.tr, gate), "error")
+        self._gate_shown = True
+        self._focus_field(gate.focus_field)
         self.app.bell()
+
+    def _focus_field(self, widget_id: str | None) -> None:
+        if widget_id == "picker":
+            self.focus_search()
+        elif widget_id:
+            self.query_one(f"#{widget_id}").focus()
+
+    def _refresh_gate(self) -> None:
+        form = self.form_data()
+        gate = self.tickets.check(form, "direct_close" if form.direct_close else "dispatch")
+        self.status(*gate_status(self.tr, gate))  # until the next save: a field emptied again shows
+
+    def action_nature(self, n: int) -> None:
+        """Alt+1..Alt+6: 诉求性质 by its place in NATURES."""
+        if self.saved is None and 1 <= n <= len(NATURES):
+            self._auto_nature = None  # the operator's choice: another leaf does not replace it
+            self.query_one("#nature", Select).value = NATURES[n - 1]
 
     def _start_save(
         self,
@@ -512,13 +556,16 @@ class TicketForm(VerticalScroll):
         check_duplicates: bool,
         merge_into: str | None = None,
         follow_up: str | None = None,
+        reopen: str | None = None,
+        link_to: str | None = None,
     ) -> None:
         self.saving = True
+        self._gate_shown = False
         if self._draft_timer is not None:
             self._draft_timer.stop()
             self._draft_timer = None
         self.status(self.tr.t("status.saving"))
-        self._save(form, self.call, mode, check_duplicates, merge_into, follow_up)
+        self._save(form, self.call, mode, check_duplicates, merge_into, follow_up, reopen, link_to)
 
     @work(thread=True, exclusive=True, group="ticket-save", exit_on_error=False)
     def _save(
@@ -529,15 +576,19 @@ class TicketForm(VerticalScroll):
         check_duplicates: bool,
         merge_into: str | None,
         follow_up: str | None,
+        reopen: str | None,
+        link_to: str | None,
     ) -> None:
         def run() -> SaveResult | tuple[Duplicate, ...]:
             if follow_up:
                 return self.tickets.follow_up(follow_up, call, form.request_id)
+            if reopen:
+                return self.tickets.reopen(reopen, form, call)
             if check_duplicates:
                 duplicates = tuple(self.tickets.find_duplicates(form))
                 if duplicates:
                     return duplicates
-            return self.tickets.save(form, call, mode=mode, merge_into=merge_into)
+            return self.tickets.save(form, call, mode=mode, merge_into=merge_into, link_to=link_to)
 
         self.post_message(self._Outcome(**with_retries(run, self._busy)))
 
@@ -566,25 +617,30 @@ class TicketForm(VerticalScroll):
         if self._draft_timer is not None:
             self._draft_timer.stop()
             self._draft_timer = None
-        self.query_one("#dup-panel").add_class("hidden")
+        self.query_one(DuplicatePanel).hide()
         panel = self.query_one("#saved-panel")
         panel.remove_class("hidden")
-        self.query_one("#saved-digits", Digits).update(readback_digits(result.number))
-        key = (
-            "saved.follow_up"
-            if result.follow_up
-            else "saved.merged"
+        told: Told | None = (
+            "merged"
             if result.merged_into
-            else "saved.status"
+            else result.reopened
+            if result.reopened
+            else "follow"
+            if result.follow_up
+            else "linked"
+            if result.linked_to
+            else None
         )
-        self.query_one("#saved-number", Static).update(
-            self.tr.t(
-                key,
-                number=result.number,
-                status=self.tr.label("ticket_status", result.status),
-                parent=result.merged_into or "",
+        if told is None:
+            number = result.number
+            text = self.tr.t(
+                "saved.status", number=number, status=self.tr.label("ticket_status", result.status)
             )
-        )
+        else:  # after 并单 the caller is told the parent's number: that ticket is handled and answered
+            shown = read_back(self.tr, told, result.number, result.merged_into or result.linked_to)
+            number, text = shown.number, shown.text
+        self.query_one("#saved-digits", Digits).update(readback_digits(number))
+        self.query_one("#saved-number", Static).update(text)
         self.status(self.tr.t("status.saved", number=result.number))
         for widget in self.query("Input, Select, TextArea, Checkbox"):
             widget.disabled = True
@@ -594,47 +650,21 @@ class TicketForm(VerticalScroll):
     # --- duplicates -----------------------------------------------------------------------------------
 
     def _offer_duplicates(self, duplicates: tuple[Duplicate, ...]) -> None:
-        options = self.query_one("#dup-options", OptionList)
-        options.clear_options()
-        t = self.tr.t
-        for dup in duplicates:
-            why = " ".join(
-                w
-                for w, on_ in ((t("dup.same_caller"), dup.same_caller), (t("dup.same_place"), dup.same_place))
-                if on_
-            )
-            when = local_minute(dup.created_at)
-            options.add_option(
-                Option(
-                    t(
-                        "dup.merge",
-                        number=dup.number,
-                        status=self.tr.label("ticket_status", dup.status),
-                        when=when,
-                        why=why,
-                    ),
-                    id=f"merge:{dup.number}",
-                )
-            )
-            options.add_option(Option(t("dup.follow", number=dup.number), id=f"follow:{dup.number}"))
-        options.add_option(Option(t("dup.new"), id="new"))
-        options.add_option(Option(t("dup.cancel"), id="cancel"))
-        self.query_one("#dup-panel").remove_class("hidden")
-        self.status(t("status.duplicates", n=len(duplicates)), "warning")
-        options.highlighted = 0
-        options.focus()
+        self.query_one(DuplicatePanel).offer(duplicates)
+        self.status(self.tr.t("status.duplicates", n=len(duplicates)), "warning")
 
-    @on(OptionList.OptionSelected, "#dup-options")
-    def _dup_choice(self, event: OptionList.OptionSelected) -> None:
+    @on(DuplicatePanel.Chosen)
+    def _dup_choice(self, event: DuplicatePanel.Chosen) -> None:
         event.stop()
-        choice = event.option.id or "cancel"
-        self.query_one("#dup-panel").add_class("hidden")
-        form = self.form_data()
-        verb, _, number = choice.partition(":")
-        if verb == "merge":
+        form, verb, number = self.form_data(), event.verb, event.number
+        if verb == "merge" and number:
             self._start_save(form, "merge", check_duplicates=False, merge_into=number)
-        elif verb == "follow":
+        elif verb == "follow" and number:
             self._start_save(form, "dispatch", check_duplicates=False, follow_up=number)
+        elif verb == "reopen" and number:
+            self._start_save(form, "dispatch", check_duplicates=False, reopen=number)
+        elif verb == "link_new" and number:
+            self._start_save(form, "dispatch", check_duplicates=False, link_to=number)
         elif verb == "new":
             self._start_save(form, "dispatch", check_duplicates=False)
         else:

@@ -349,6 +349,85 @@ def test_tickets_for_people_and_bad_input(hotline_sqlite: Hotline) -> None:
     assert limit.code == 1 and "limit" in limit.error_line
 
 
+# --- a store that is not there, a driver that is not installed -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("tickets", "list", "--json"),
+        ("tickets", "show", "AS20261127000001"),
+        ("kpi", "--json"),
+        ("users", "list"),
+        ("sync", "--status"),
+    ],
+)
+def test_reading_a_store_that_does_not_exist_says_so(hotline_sqlite: Hotline, args: tuple[str, ...]) -> None:
+    path = Path(hotline_sqlite.url.removeprefix("sqlite:///"))
+    result = hotline_sqlite(*args)
+    assert result.code == 1 and result.out == ""
+    line = result.error_line
+    assert f"no store at {path}" in line and "nothing was created" in line
+    assert "HOTLINE_STORE__URL=sqlite:///DIR/demo.sqlite3" in line and "hotline demo --data-dir" in line
+    assert not path.exists()
+
+
+def test_the_default_store_is_not_created_by_a_read(hotline_sqlite: Hotline) -> None:
+    result = hotline_sqlite("tickets", "list", HOTLINE_STORE__URL="")
+    default = hotline_sqlite.home / "xdg-data" / "hotline-console" / "hotline.sqlite3"
+    assert result.code == 1 and f"no store at {default}" in result.error_line
+    assert not default.parent.exists()
+    # a command that writes still starts the store, and then reading works
+    assert hotline_sqlite("db", "upgrade", HOTLINE_STORE__URL="").code == 0
+    listed = hotline_sqlite("tickets", "list", "--json", HOTLINE_STORE__URL="")
+    assert listed.code == 0 and json.loads(listed.out) == []
+
+
+def _without_psycopg(tmp_path: Path) -> str:
+    """A PYTHONPATH on which ``import psycopg`` fails as on a machine without the postgres extra."""
+    fake = tmp_path / "no-psycopg" / "psycopg"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'psycopg'\", name='psycopg')\n", encoding="utf-8"
+    )
+    return str(fake.parent)
+
+
+def test_a_missing_database_driver_says_which_extra_to_install(
+    make_hotline: Callable[[str], Hotline], tmp_path: Path
+) -> None:
+    hotline = make_hotline("postgresql://hotline:pw-secret-5@127.0.0.1:1/hotline")
+    result = hotline("users", "list", PYTHONPATH=_without_psycopg(tmp_path))
+    line = result.error_line
+    assert result.code == 1 and "internal error" not in line
+    assert "needs the database driver psycopg, which is not installed" in line
+    assert "pip install -e '.[postgres]'" in line and "pw-secret-5" not in result.err
+    mysql = make_hotline("mysql+pymysql://u@127.0.0.1/db")("tickets", "list")
+    assert mysql.code == 1 and "driver pymysql" in mysql.error_line and "PostgreSQL" in mysql.error_line
+    unknown = make_hotline("frob://u@127.0.0.1/db")("db", "upgrade")
+    assert unknown.code == 1 and "unknown database kind" in unknown.error_line
+
+
+# --- taxonomy search in the UI's language -----------------------------------------------------------
+
+
+def test_taxonomy_search_speaks_the_ui_language(hotline_sqlite: Hotline) -> None:
+    chinese = hotline_sqlite("taxonomy", "search", "暖气不热", "--limit", "1")
+    assert chinese.code == 0, chinese.err
+    first = chinese.out.splitlines()[0]
+    assert "101001" in first and "鞍山市热力有限公司" in first and "24小时" in first
+    assert first.endswith("  紧急") and "匹配：" in first and "  rl  " not in first and "high" not in first
+    english = hotline_sqlite("taxonomy", "search", "暖气不热", "--limit", "1", HOTLINE_UI__LANGUAGE="en")
+    first = english.out.splitlines()[0]
+    assert "鞍山市热力有限公司" in first and "24 h" in first and first.endswith("  Urgent")
+    assert "matched: " in first and "匹配" not in first
+    none = hotline_sqlite("taxonomy", "search", "😀", HOTLINE_UI__LANGUAGE="en")
+    assert none.out.strip() == "(no match)"
+    # JSON keeps the catalogue's codes (for programs)
+    data = json.loads(hotline_sqlite("taxonomy", "search", "暖气不热", "--limit", "1", "--json").out)
+    assert data[0]["department"] == "rl" and data[0]["urgency"] == "high"
+
+
 # --- kpi and seed -------------------------------------------------------------------------------
 
 
@@ -432,6 +511,7 @@ def test_missing_config_file(hotline_sqlite: Hotline, tmp_path: Path) -> None:
 
 def test_secrets_stay_out_of_logs_and_errors(hotline_sqlite: Hotline) -> None:
     secret = "pw-7f3a9c-never-logged"
+    add_user(hotline_sqlite)  # `users list` reads an existing store
     result = hotline_sqlite(
         "-vv", "users", "list", HOTLINE_SIP__PASSWORD=secret, HOTLINE_BACKEND__API_KEY=secret
     )

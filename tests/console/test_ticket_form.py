@@ -135,7 +135,8 @@ async def test_gate_refuses_then_save_shows_the_number_and_writes_the_ticket(sql
     assert [e["command"] for e in data["events"]].count("dispatch") >= 1
 
 
-@pytest.mark.parametrize("keys", [("enter",), ("down", "enter")], ids=["merge", "follow_up"])
+# 新建工单 is highlighted first; the earlier ticket (same caller, matter and place, 已派单) offers 并单 and 跟进
+@pytest.mark.parametrize("keys", [("down", "enter"), ("down", "down", "enter")], ids=["merge", "follow_up"])
 async def test_duplicates_are_offered_for_merge_or_follow_up(
     sqlite_store: Store, keys: tuple[str, ...]
 ) -> None:
@@ -148,13 +149,13 @@ async def test_duplicates_are_offered_for_merge_or_follow_up(
         await pilot.press("ctrl+s")
         await wait_for(pilot.pause, lambda: not form.query_one("#dup-panel").has_class("hidden"))
         assert "可能重复" in form.status_text
-        await pilot.press(*keys)  # first choice: 并单 into the earlier ticket; second: a follow-up call on it
+        await pilot.press(*keys)  # under its heading: 并单 into the earlier ticket, then a follow-up call on it
         await wait_for(pilot.pause, lambda: bool(app.saved))
         assert first.number in str(form.query_one("#saved-number").content)
     with sqlite_store.read() as s:
         tickets = s.scalar(select(func.count()).select_from(Ticket))
         child = find_ticket(s, app.saved[0].number)
-    if keys == ("enter",):
+    if keys == ("down", "enter"):
         assert (
             tickets == 2
             and child is not None
@@ -293,9 +294,9 @@ async def test_english_form_shows_english_domain_words_and_stores_the_chinese_co
         await pilot.press("ctrl+s")
         await wait_for(pilot.pause, lambda: not form.query_one("#dup-panel").has_class("hidden"))
         offers = form.query_one("#dup-options", OptionList)
-        merge = str(offers.get_option_at_index(0).prompt)
-        assert f"({first_status}," in merge and first.status not in merge
-        await pilot.press("down", "down", "enter")  # 不是重复: a new ticket
+        heading = str(offers.get_option_at_index(1).prompt)
+        assert f"  {first_status}  " in heading and first.status not in heading
+        await pilot.press("enter")  # the default, highlighted first: a new ticket
         await wait_for(pilot.pause, lambda: bool(app.saved))
         number = app.saved[0].number
         shown_saved = str(form.query_one("#saved-number", Static).content)

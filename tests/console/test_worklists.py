@@ -25,12 +25,13 @@ from helpers.worklists_harness import (
     settle,
     status,
     table_rows,
+    toasts,
 )
 from textual.widgets import Checkbox, DataTable, Input, RadioSet, Static
 from textual.widgets._footer import FooterKey
 
 from console.screens.worklists import WorklistsScreen
-from console.services.call_log import CallLog
+from console.services.call_log import CallLog, ringing_history
 from console.services.worklists import (
     MissedRow,
     SyncRow,
@@ -38,9 +39,11 @@ from console.services.worklists import (
     dialable_number,
     paginate,
 )
+from console.widgets.status_bar import StatusBar, StatusView
 from store import calls, evaluations, sync
 from store.db import Store
 from store.models import Call, OutboxEntry, Ticket
+from store.vocabulary import AgentState
 from store.workcal import SHANGHAI
 from telephony.events import CallAnswered, Event
 from telephony.sim import SimLine
@@ -100,7 +103,7 @@ def test_service_lists_pages_and_masks_for_trainers(sqlite_store: Store, seeded:
     due = op.due_page(0)
     assert due.total == 2 and due.rows[0].phone == "13700002222"
     trainer = make_service(sqlite_store, dialer, TRAINER)
-    assert [r.phone for r in trainer.missed_page().rows] == ["138****5678", "412****5678"]
+    assert [r.phone for r in trainer.missed_page().rows] == ["138****5678", "0412-****678"]
     assert [r.phone for r in trainer.due_page().rows] == ["137****2222", "136****3333"]
     for act in (
         lambda: trainer.call_back(first.rows[0]),
@@ -144,7 +147,7 @@ async def test_missed_list_shows_numbers_and_dial_calls_the_dialer(
             ["1", "13812345678", "王先生", "11-28 08:00", "2"],
             ["2", "04122345678", "", "11-28 07:00", "1"],
         ]
-        assert rows[0][5] == "排队放弃"
+        assert [r[5] for r in rows] == ["排队放弃", "振铃挂断"]
         assert "第 1/1 页，共 2 条" in str(screen.query_one("#wl-missed-pager", Static).render())
         await pilot.press("down", "d")  # the landline
         await settle(pilot, lambda: bool(app.placed))
@@ -257,10 +260,14 @@ async def test_not_reached_keeps_the_ticket_and_counts(sqlite_store: Store, seed
 async def test_trainer_sees_masked_numbers_and_cannot_dial(sqlite_store: Store, seeded: Seeded) -> None:
     dialer = RecordingDialer()
     async with opened(make_service(sqlite_store, dialer, TRAINER)) as (app, pilot, screen):
-        assert [r[1] for r in table_rows(screen, "#wl-missed")] == ["138****5678", "412****5678"]
+        assert [r[1] for r in table_rows(screen, "#wl-missed")] == ["138****5678", "0412-****678"]
+        await pilot.pause()  # the footer composes once the bindings are known
+        shown = {k.action for k in screen.query(FooterKey)}
+        assert not shown & {"dial", "outcome('reached')", "open_form"}  # keys a trainer cannot use
         await pilot.press("d", "1")
         await settle(pilot)
         assert dialer.numbers == [] and app.placed == []
+        assert toasts(app) == ["培训角色只能查看，不能拨打或登记"] * 2  # each key says why
     with sqlite_store.read() as s:
         assert evaluations.callback_tries(s, seeded.missed.values()) == {}
 
@@ -368,7 +375,7 @@ async def test_the_screen_speaks_english(sqlite_store: Store, seeded: Seeded) ->
     async with opened(make_service(sqlite_store, RecordingDialer()), "en") as (_app, pilot, screen):
         table = screen.query_one("#wl-missed", DataTable)
         assert [str(c.label) for c in table.columns.values()][:3] == ["#", "Number", "Name"]
-        assert table_rows(screen, "#wl-missed")[0][5] == "left the queue"
+        assert [r[5] for r in table_rows(screen, "#wl-missed")] == ["left the queue", "hung up ringing"]
         assert "page 1/1, 2 in all" in str(screen.query_one("#wl-missed-pager", Static).render())
         await pilot.pause()  # the footer composes once the bindings are known
         assert {k.description for k in screen.query(FooterKey) if k.action == "dial"} == {"Dial"}
@@ -483,11 +490,104 @@ async def test_supervisor_sees_refused_tickets_and_sends_one_again(
 async def test_operators_have_no_sync_list(sqlite_store: Store, seeded: Seeded) -> None:
     entry_id = refuse(sqlite_store, seeded.tickets["heat"])
     service = make_service(sqlite_store, RecordingDialer())
-    async with opened(service) as (_app, pilot, screen):
+    async with opened(service) as (app, pilot, screen):
+        await pilot.pause()  # the footer composes once the bindings are known
+        assert not {k.action for k in screen.query(FooterKey)} & {"show('sync')", "requeue"}
         await pilot.press("s", "a")
         await settle(pilot)
         assert screen.active_list == "missed" and not screen.query("#wl-sync")
+        assert (
+            toasts(app) == ["同步待处理由班长处理；顶部状态栏的「同步」显示待发和待处理的数量"] * 2
+        )  # not silence
     with pytest.raises(WorklistError):
         service.requeue(SyncRow("o1", entry_id, "x", "create", 1, "", NOW))
     with sqlite_store.read() as s:
         assert s.get(OutboxEntry, entry_id).state == sync.ATTENTION  # type: ignore[union-attr]
+
+
+# --- issue 12: the status bar, the callee of a callback, how a call was missed -----------------------
+
+
+def live_call_view(seconds: int = 31) -> StatusView:
+    return StatusView(
+        operator="王丽",
+        state=AgentState.TALKING,
+        seconds_in_state=seconds,
+        line_state="up",
+        waiting=2,
+        sync="0",
+        now=NOW,
+        in_call=True,
+        call_seconds=seconds,
+    )
+
+
+async def test_the_status_bar_stays_on_top_and_shows_the_live_call(
+    sqlite_store: Store, seeded: Seeded
+) -> None:
+    # a callback dialled from here is live: the bar at the top says so (walkthrough item 8)
+    service = make_service(sqlite_store, RecordingDialer())
+    async with opened(service, status_view=live_call_view) as (_app, pilot, screen):
+        bar = screen.query_one("#status", StatusBar)
+        assert bar.region.y == 0 and bar.region.height == 1  # above the title and the lists
+        assert "通话中 00:31" in str(bar.render())  # drawn on mount, before the app's first tick
+        bar.show(live_call_view(32))  # what the app does every tick on screens that have a bar
+        await pilot.pause()
+        assert "通话中 00:32" in str(bar.render())
+        await pilot.press("v")  # still there on the other list
+        assert screen.query_one("#status", StatusBar).display
+
+
+async def test_a_callback_carries_the_callees_number_name_and_ticket(
+    sqlite_store: Store, seeded: Seeded
+) -> None:
+    dialer = RecordingDialer()
+    async with opened(make_service(sqlite_store, dialer)) as (app, pilot, _screen):
+        await pilot.press("d")  # 13812345678 (王先生), a missed call
+        await settle(pilot, lambda: len(app.placed) == 1)
+        await pilot.press("v", "d")  # the 回访 of 李女士's ticket
+        await settle(pilot, lambda: len(app.placed) == 2)
+    missed_call, visit = (m.placed for m in app.placed)
+    # the stored number: the desk looks the callee's history up by it, not the last caller's
+    assert (missed_call.number, missed_call.history_number, missed_call.name) == (
+        "13812345678",
+        "13812345678",
+        "王先生",
+    )
+    assert missed_call.ticket_id is None and missed_call.kind == "missed"
+    assert (visit.number, visit.name, visit.ticket_id) == ("+8613700002222", "李女士", seeded.tickets["heat"])
+    assert visit.ref == str(seeded.tickets["heat"])
+    # what the desk's history pop reads for the callee (console.services.call_log.ringing_history)
+    history = ringing_history(sqlite_store, visit.history_number, exclude_call_id=visit.call_id, now=NOW)
+    assert [t.id for t in history.tickets] == [seeded.tickets["heat"]] and history.name == "李女士"
+    assert ringing_history(sqlite_store, missed_call.history_number, now=NOW).masked_phone == "138****5678"
+
+
+async def test_missed_list_tells_ringing_from_queue_with_the_hang_up_time(sqlite_store: Store) -> None:
+    # in the queue from 09:35, rang at the seat at 09:39 and the caller hung up then (item 24)
+    offered = NOW - dt.timedelta(minutes=25)
+    add_missed_call(
+        sqlite_store,
+        "13100000009",
+        offered,
+        name="张先生",
+        rang_after=dt.timedelta(minutes=3, seconds=50),
+        lasted=dt.timedelta(minutes=4, seconds=10),
+    )
+    # gave up in the queue at 09:45 after 5 minutes, never rang
+    add_missed_call(
+        sqlite_store, "13100000010", NOW - dt.timedelta(minutes=20), lasted=dt.timedelta(minutes=5)
+    )
+    async with opened(make_service(sqlite_store, RecordingDialer())) as (_app, _pilot, screen):
+        rows = table_rows(screen, "#wl-missed")
+        assert [(r[1], r[3], r[5]) for r in rows] == [
+            ("13100000010", "11-28 09:45", "排队放弃"),
+            ("13100000009", "11-28 09:39", "振铃挂断"),
+        ]
+        header = [str(c.label) for c in screen.query_one("#wl-missed", DataTable).columns.values()]
+        assert header[3] == "挂断时间"
+    page = make_service(sqlite_store, RecordingDialer()).missed_page()
+    assert [(r.kind, r.offered_at) for r in page.rows] == [
+        ("queue", NOW - dt.timedelta(minutes=20)),
+        ("ringing", offered),
+    ]

@@ -18,12 +18,14 @@ from textual.widgets import DataTable, Static
 from console.i18n import Translator
 from console.screens.worklists import WorklistsScreen
 from console.services.worklists import WorklistService
+from console.widgets.status_bar import StatusView
 from store import calls, sync
 from store.db import Store
 from store.deadlines import DeadlineCalculator
 from store.models import OutboxEntry
 from store.tickets import Actor, apply_command, create_ticket, draft_from
 from store.workcal import SHANGHAI
+from store.worklists import SEAT_RINGING
 
 NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
 OPERATOR = Actor("alice", "operator", None)
@@ -42,12 +44,24 @@ class Seeded:
 
 
 def add_missed_call(
-    store: Store, number: str, at: dt.datetime, reason: str = "cancelled", name: str | None = None
+    store: Store,
+    number: str,
+    at: dt.datetime,
+    reason: str = "cancelled",
+    name: str | None = None,
+    *,
+    rang_after: dt.timedelta | None = None,
+    lasted: dt.timedelta = dt.timedelta(seconds=18),
 ) -> str:
+    """An inbound call offered at ``at`` that ended unanswered ``lasted`` later; with ``rang_after``
+    it rang at a seat that long after it came in (the seat's ``seat_ringing`` event), else it only
+    waited in the queue."""
     call_id = uuid.uuid4().hex
     with store.session() as s:
         calls.open_call(s, call_id=call_id, direction="in", remote_number=number, display_name=name, at=at)
-        calls.end_call(s, call_id, at + dt.timedelta(seconds=18), reason)
+        if rang_after is not None:
+            calls.add_call_event(s, call_id, SEAT_RINGING, at + rang_after, {"user_id": None})
+        calls.end_call(s, call_id, at + lasted, reason)
     return call_id
 
 
@@ -76,7 +90,9 @@ def seed(store: Store) -> Seeded:
     h = dt.timedelta(hours=1)
     add_missed_call(store, "13812345678", NOW - 5 * h, name="王先生")
     out.missed["13812345678"] = add_missed_call(store, "13812345678", NOW - 2 * h, "abandoned", name="王先生")
-    out.missed["04122345678"] = add_missed_call(store, "04122345678", NOW - 3 * h)
+    out.missed["04122345678"] = add_missed_call(
+        store, "04122345678", NOW - 3 * h, rang_after=dt.timedelta(seconds=5)
+    )  # rang at the seat, the caller hung up
     out.missed["13900001111"] = add_missed_call(
         store, "+8613900001111", NOW - 4 * h, "rejected"
     )  # refused: not listed
@@ -116,10 +132,16 @@ def make_service(
 class WorklistApp(App[None]):
     """The desk's part: push the screen, collect the calls it places."""
 
-    def __init__(self, service: WorklistService, language: str = "zh_CN") -> None:
+    def __init__(
+        self,
+        service: WorklistService,
+        language: str = "zh_CN",
+        status_view: Callable[[], StatusView] | None = None,
+    ) -> None:
         super().__init__()
         self.service = service
         self.language = language
+        self.status_view = status_view
         self.placed: list[WorklistsScreen.CallPlaced] = []
 
     def on_mount(self) -> None:
@@ -128,6 +150,7 @@ class WorklistApp(App[None]):
                 self.service,
                 Translator.load(self.language),  # type: ignore[arg-type]
                 refresh_seconds=None,
+                status_view=self.status_view,
             )
         )
 
@@ -160,10 +183,12 @@ async def press_and_reload(pilot, screen: WorklistsScreen, *keys: str) -> None: 
 
 @asynccontextmanager
 async def opened(
-    service: WorklistService, language: str = "zh_CN"
+    service: WorklistService,
+    language: str = "zh_CN",
+    status_view: Callable[[], StatusView] | None = None,
 ) -> AsyncIterator[tuple[WorklistApp, Any, WorklistsScreen]]:
     """The app with the worklists screen up and its first page loaded."""
-    app = WorklistApp(service, language)
+    app = WorklistApp(service, language, status_view)
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
         await settle(pilot, lambda: screen.loads > 0)
@@ -177,6 +202,11 @@ def table_rows(screen: WorklistsScreen, selector: str) -> list[list[str]]:
 
 def status(screen: WorklistsScreen) -> str:
     return str(screen.query_one("#wl-status", Static).render())
+
+
+def toasts(app: App[None]) -> list[str]:
+    """The notifications shown so far."""
+    return [n.message for n in app._notifications]
 
 
 # --- 同步待处理 (supervisors) -----------------------------------------------------------------------
