@@ -7,7 +7,11 @@ Events of the line arrive on the line's own thread; ``_from_line`` hands each on
 Everything is passed in (config, store, line, clock, and the ``SeatFactory`` that builds the
 services of whoever logs in), by ``console.bootstrap`` for every entry point; tests drive the real
 app on a ``SimLine`` with a ``ManualScheduler`` and a fixed clock. Ctrl+Q stops the line, ends the
-agent session (离线) and flushes the writers before exiting.
+agent session (离线) and flushes the writers before exiting; during a call, while ringing or with an
+unsaved ticket it asks first (``console.screens.quit_confirm``), and so does the palette's Quit.
+
+The palette offers only our commands, in the operator's language (``console.keymap.PaletteCommands``):
+Textual's own (Theme, Keys, Maximize, Screenshot) speak English and are not needed at a desk.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import asyncio
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable
-from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +27,8 @@ import structlog
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
@@ -34,11 +39,13 @@ from console.i18n import Translator
 from console.screens.desk import DeskScreen
 from console.screens.help import HelpScreen
 from console.screens.login import LoginScreen
+from console.screens.quit_confirm import QuitConfirm, QuitRisk, quit_risk
 from console.screens.worklists import WorklistsScreen
 from console.seat import Seat, SeatFactory
 from console.services.call_log import CallLog
 from console.services.call_service import CallService, Operator
 from console.services.store_writer import StoreWriter
+from console.widgets.status_bar import StatusBar
 from console.widgets.ticket_form import TicketForm
 from store.db import Store, utcnow
 from store.sync import sync_status
@@ -91,6 +98,7 @@ def _start_resource_tracker() -> None:
 class HotlineApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS: ClassVar[set[Any]] = {keymap_mod.PaletteCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "key.help", id="help", priority=True),
         Binding("ctrl+q", "quit", "key.quit", id="quit", priority=True),
@@ -122,7 +130,7 @@ class HotlineApp(App[None]):
         self.seats = seats
         self.seat: Seat | None = None  # the logged-in operator's services
         self.tr = Translator.load(config.ui.language)
-        self.title = self.tr.t("app.title")
+        self.title = self.tr.t("app.title", product=config.ui.product_name)
         self.theme = config.ui.theme if config.ui.theme in self.available_themes else "textual-dark"
         # the seat's one ordered store writer: call rows first, then what refers to them
         self.writer = StoreWriter(store, self._store_problem)
@@ -142,11 +150,14 @@ class HotlineApp(App[None]):
         self.line_started = threading.Event()
         self.sync_text = "—"
         self._call_log_failures = 0
+        self._quitting = False
 
     # -- start ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.run_worker(self._start_line, thread=True, group="line", exit_on_error=False)
         self.set_interval(self._clock_interval, self._tick)
+        # a screen pushed above the desk shows the status bar at once, not at the next tick
+        self.screen_change_signal.subscribe(self, lambda _screen: self.call_after_refresh(self._show_status))
         self._refresh_sync()
         if self.auto_login:
             operator = self.calls.find_operator(self.auto_login)
@@ -208,15 +219,37 @@ class HotlineApp(App[None]):
         screen = self.desk_screen()
         if screen is not None and screen.is_mounted:
             screen.show_update(update)
+        self._followed()
 
     @on(WorklistsScreen.CallPlaced)
     def _call_placed(self, message: WorklistsScreen.CallPlaced) -> None:
         """A worklist call was dialled: the desk follows it."""
         placed = message.placed
-        update = self.calls.outbound(placed.call_id, placed.phone)
+        # the number as stored (the callee's history is found by it), with the callee's name
+        update = self.calls.outbound(placed.call_id, placed.history_number, placed.name or "")
         screen = self.desk_screen()
         if screen is not None and screen.is_mounted:
             screen.show_update(update)
+        self._followed()
+
+    def _followed(self) -> None:
+        """After the call changed: the top screen's status bar and the quit question follow (the
+        desk refreshes its own bindings, so its footer, when its call state changes)."""
+        self._show_status()
+        if isinstance(self.screen, QuitConfirm):
+            self.screen.refresh_risk()
+
+    def _show_status(self) -> None:
+        """A screen above the desk (worklists, help) with a status bar shows the desk's status."""
+        desk = self.desk_screen()
+        screen = self.screen
+        if desk is None or screen is desk or not desk.is_mounted:
+            return
+        try:
+            bar = screen.query_one(StatusBar)
+        except NoMatches:
+            return
+        bar.show(desk.status_view())
 
     def _store_problem(self, what: str) -> None:
         """On a writer thread: a store write failed; the UI loop says so."""
@@ -232,6 +265,7 @@ class HotlineApp(App[None]):
         screen = self.desk_screen()
         if screen is not None and screen.is_mounted:
             screen.tick()
+        self._followed()
         if int(self.now().timestamp()) % 15 == 0:
             self._refresh_sync()
 
@@ -248,16 +282,53 @@ class HotlineApp(App[None]):
     # -- actions ----------------------------------------------------------------------------------
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.tr, self.key_bindings, self.keys))
+            self.push_screen(HelpScreen(self.tr, HELP_GROUPS, self.keys))
 
     def action_show_help_panel(self) -> None:
-        """The palette's "Keys": our F1 list (Textual's key panel shows descriptions untranslated)."""
+        """Textual's "Keys" panel: our F1 list (Textual's shows descriptions untranslated)."""
         self.action_help()
 
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its placeholder and "no matches" in the operator's language."""
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(keymap_mod.Palette(self.tr, id="--command-palette"))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (Textual's reflex guard: it does not quit) says how to quit, in the UI's language."""
+        self.notify(self.tr.t("app.quit_hint", shortcut=keymap_mod.key_label(self.keys[keymap_mod.QUIT_ID])))
+
+    def quit_risk(self) -> QuitRisk:
+        """What quitting now would drop: the seat's call, an unfinished wrap-up, the desk's unsaved form."""
+        desk = self.desk_screen()
+        unsaved = desk is not None and desk.is_mounted and desk.unsaved_ticket()
+        return quit_risk(self.calls.current, self.calls.status.state, unsaved)
+
     async def action_quit(self) -> None:
+        """Ctrl+Q and the palette's Quit: at once when nothing would be lost, else after asking."""
+        if self._quitting or isinstance(self.screen, QuitConfirm):  # a second Ctrl+Q is no answer
+            return
+        if self.quit_risk().steps == 0:
+            await self._quit_now()
+            return
+
+        def answered(quit: bool | None) -> None:
+            if quit:
+                self.call_later(self._quit_now)
+
+        self.push_screen(QuitConfirm(self.tr, self.quit_risk), answered)
+
+    async def _quit_now(self) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
         self.notify(self.tr.t("app.stopping"))
         await asyncio.to_thread(self.shutdown)
         self.exit()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether ``shutdown`` has run (the line stopped, the session ended)."""
+        return self._stopped.is_set()
 
     def shutdown(self) -> None:
         """Stop the line, end the agent session, flush the writers (bounded); safe to call twice."""
@@ -276,14 +347,19 @@ class HotlineApp(App[None]):
         self.shutdown()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        # what the keys do where the palette was opened (quit is Textual's own command above)
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            if binding.id is None or binding.id in ("quit", keymap_mod.PALETTE_ID) or not active.enabled:
-                continue
-            yield SystemCommand(
-                f"{self.tr.t(binding.description)} ({key})",
-                binding.id,
-                partial(self.run_action, binding.action, active.node),
-            )
+        """What the keys do where the palette was opened, Quit among them (through ``action_quit``);
+        not Textual's own commands (see the module docstring)."""
+
+        def run(binding: Binding, node: DOMNode) -> Callable[[], object]:
+            return lambda: self.run_action(binding.action, node)
+
+        return keymap_mod.palette_commands(screen.active_bindings, self.tr, run)
+
+
+# F1's sections: (title locale key, the class whose bindings it lists), the app's keys first
+HELP_GROUPS: tuple[tuple[str, type[DOMNode]], ...] = (
+    ("help.group.app", HotlineApp),
+    ("help.group.desk", DeskScreen),
+    ("help.group.form", TicketForm),
+    ("help.group.worklists", WorklistsScreen),
+)

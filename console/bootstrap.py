@@ -155,6 +155,7 @@ class SeatBuilder:
             actor_of(operator),
             settings=self.config.taxonomy,
             taxonomy=taxonomy,
+            departments=load_departments(self.config.taxonomy.departments),
             deadlines=deadlines,
             duplicate_window_hours=self.config.ui.duplicate_window_hours,
             prefix=self.config.store.ticket_prefix,

@@ -225,7 +225,9 @@ class DeskScreen(Screen[None]):
             self._load_history(call.call_id, call.caller)
         elif update.kind == "dialing" and call is not None:  # a callback: the callee's history
             self._clear_finished_form()
-            pop.show_caller(call.call_id, call.caller, "", self._place(call.caller), ringing=False)
+            pop.show_caller(
+                call.call_id, call.caller, call.display_name, self._place(call.caller), ringing=False
+            )
             self._load_history(call.call_id, call.caller)
         elif update.kind == "answered" and call is not None:
             pop.set_ringing(False)

@@ -461,11 +461,12 @@ class CallService:
             while len(self._unknown) > MAX_UNKNOWN:
                 self._unknown.pop(next(iter(self._unknown)))
 
-    def outbound(self, call_id: str, number: str) -> CallUpdate:
-        """A call we dialled (worklist callback, 回访) becomes the seat's call when the seat is free."""
+    def outbound(self, call_id: str, number: str, name: str = "") -> CallUpdate:
+        """A call we dialled (worklist callback, 回访) to ``number`` (``name``: the callee's, if known)
+        becomes the seat's call when the seat is free."""
         if self.current is not None:
             return NOTHING
-        call = LiveCall(call_id, number, "", self.now(), state="dialing")
+        call = LiveCall(call_id, number, name, self.now(), state="dialing")
         self.current = call
         if self.status.state == AgentState.PAUSED and self.pending_pause is None:
             self.pending_pause = self.status.reason  # callbacks while paused (回访): back to it afterwards

@@ -16,9 +16,12 @@ from console.commands._demo_ui import DemoFolder, demo_folder, with_demo_setting
 from console.commands.demo import DEMO_QUERIES, classification_lines
 from console.config import Config, ConfigError, load_config
 from console.screens.dialogs import EMERGENCY_KEYS
+from console.services.call_service import Operator
+from store.db import open_store
 from store.seed_data import DEMO_DEPARTMENT_PHONES
 from taxonomy.model import load_departments, load_taxonomy
 from taxonomy.search import Searcher
+from telephony.offline import OfflineLine
 
 Hotline = Any  # the runner from tests/console/conftest.py
 
@@ -83,5 +86,14 @@ def test_a_departments_file_from_the_configuration(tmp_path: Path) -> None:
     tsv.write_text("# id\tname\tkind\tphone\nrq\t燃气公司\tutility\t5551234\ncgj\t城管局\tmunicipal\t\n")
     config = load_config(env={"HOTLINE_TAXONOMY__DEPARTMENTS": str(tsv)})
     assert [(t.number, t.label) for t in bootstrap.transfer_targets(config)] == [("5551234", "燃气公司")]
+    # the tickets of the seat are dispatched under the same file's names
+    store = open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    try:
+        service = bootstrap.SeatBuilder(config, store, OfflineLine("test")).tickets(
+            Operator(1, "wang", "王丽", "operator")
+        )
+        assert service.department_name("rq") == "燃气公司" and service.department_name("cgj") == "城管局"
+    finally:
+        store.close()
     with pytest.raises(ConfigError, match=r"taxonomy\.departments: expected a departments file"):
         load_config(env={"HOTLINE_TAXONOMY__DEPARTMENTS": str(tmp_path / "none.tsv")})

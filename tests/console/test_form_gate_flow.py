@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from helpers.ticket_fixtures import HEATING, PHONE, make_desk, operator
 from helpers.ticket_host import FormHost, set_fields, wait_for
-from textual import events
 from textual.widgets import Select, TextArea
 
 from console.services.ticket_service import CallContext

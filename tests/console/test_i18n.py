@@ -35,8 +35,8 @@ def test_a_label_is_looked_up_by_identity_and_an_unlabelled_code_reads_as_itself
 
 
 def test_the_locale_files_are_read_for_the_chosen_language() -> None:
-    assert Translator.load("en").t("app.title") == "12345 hotline desk"
-    assert Translator.load("zh_CN").t("app.title") == "12345 热线话务台"
+    assert Translator.load("en").t("app.title", product="8890") == "8890 hotline desk"
+    assert Translator.load("zh_CN").t("app.title", product="8890") == "8890 热线话务台"
 
 
 def test_an_unknown_language_is_refused() -> None:

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from store.db import Store
 from store import calls
+from store.db import Store
 from store.drafts import (
     MAX_DRAFT_CHARS,
     DraftError,
