@@ -112,7 +112,9 @@ def notes(store: Store, number: str) -> list[str]:
         return [e.reason or "" for e in events]
 
 
-async def test_the_walkthrough_same_caller_is_no_merge_and_enter_files_a_new_ticket(sqlite_store: Store) -> None:
+async def test_the_walkthrough_same_caller_is_no_merge_and_enter_files_a_new_ticket(
+    sqlite_store: Store,
+) -> None:
     actor = operator(sqlite_store)
     old = earlier(
         sqlite_store,

@@ -149,7 +149,9 @@ async def test_duplicates_are_offered_for_merge_or_follow_up(
         await pilot.press("ctrl+s")
         await wait_for(pilot.pause, lambda: not form.query_one("#dup-panel").has_class("hidden"))
         assert "可能重复" in form.status_text
-        await pilot.press(*keys)  # under its heading: 并单 into the earlier ticket, then a follow-up call on it
+        await pilot.press(
+            *keys
+        )  # under its heading: 并单 into the earlier ticket, then a follow-up call on it
         await wait_for(pilot.pause, lambda: bool(app.saved))
         assert first.number in str(form.query_one("#saved-number").content)
     with sqlite_store.read() as s:
