@@ -478,7 +478,8 @@ def call_row(
         "answered_at": answered,
         "ended_at": ended,
         "end_reason": reason,
-        "disposition": None,
+        # what the wrap-up of an answered call records (an unanswered one has no wrap-up)
+        "disposition": None if answered is None else ("已建工单" if ticket_id is not None else "咨询已答复"),
         "recording_path": None,
         "ticket_id": ticket_id,
         "callback_done": False,

@@ -64,7 +64,7 @@ class FormSlot(Protocol):
 class DeskScreen(Screen[None]):
     DEFAULT_CSS = """
     DeskScreen #desk-main { height: 1fr; }
-    DeskScreen #desk-left { width: 52; height: 1fr; }
+    DeskScreen #desk-left { height: 1fr; }  /* its width: console/app.tcss */
     DeskScreen #ticket-form-slot { width: 1fr; height: 1fr; border: round $panel; }
     DeskScreen .form-placeholder { color: $text-muted; padding: 1 2; }
     """
@@ -311,8 +311,6 @@ class DeskScreen(Screen[None]):
         self.form = form
         self.form_call_id = context.call_id if context else None
         self.query_one("#ticket-form-slot", Container).mount(form)
-        if call is not None and call.display_name and draft is None:
-            self.call_after_refresh(form.offer_caller_name, call.display_name)
         # the operator classifies while the caller talks: the cursor waits in the taxonomy search
         self.call_after_refresh(form.focus_search)
 

@@ -21,11 +21,13 @@ from console.i18n import Translator
 from console.services.transfer_notes import TransferMode
 from taxonomy.model import HANDOFFS
 
+# An overlay over the form side of the desk (the desk's left column is at most 40% wide, see
+# console/app.tcss), below the status bar: the caller, the call timer and the bar stay in view.
 DIALOG_CSS = """
-NAME { align: center middle; }
-NAME > Vertical { width: 70; height: auto; max-height: 80%; border: thick $accent; background: $surface;
-                    padding: 0 1; }
-NAME OptionList { height: auto; max-height: 16; }
+NAME { align: right top; }
+NAME > Vertical { width: 60%; min-width: 44; max-width: 90; height: auto; max-height: 90%;
+                  margin: 1 0 1 0; border: thick $accent; background: $surface; padding: 0 1; }
+NAME OptionList { height: auto; max-height: 12; }
 """
 
 

@@ -2,15 +2,19 @@
 
 Shown the moment a call is offered (number and place first; the history fills in when the read
 returns, so a slow store never delays the ring). Open tickets come first, each with its status and
-deadline; then this number's calls of the last 30 days and a repeat-caller mark.
+deadline; then this number's calls of the last 30 days and a repeat-caller mark. In a column too
+narrow for the ticket table (an 80-column terminal) each ticket takes two lines, so its number is
+never cut: the operator reads it to the caller.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.containers import Vertical
 from textual.widgets import Static
 
@@ -78,9 +82,48 @@ class RingingPop(Vertical):
         if call_id != self.call_id:
             return
         self.history = history
-        self.query_one("#ring-body", Static).update(self._render_history(history))
+        self._draw_history()
 
-    def _render_history(self, h: CallerHistory) -> Table:
+    def on_resize(self, _event: events.Resize) -> None:
+        if self.history is not None:
+            self._draw_history()
+
+    def _draw_history(self) -> None:
+        if self.history is not None:
+            body = self.query_one("#ring-body", Static)
+            body.update(self._render_history(self.history, body.content_size.width))
+
+    def _ticket_rows(self, h: CallerHistory) -> list[tuple[str, str, str, str]]:
+        """(number, status, deadline, style) of the tickets shown."""
+        t = self.tr.t
+        rows = []
+        for ticket in h.tickets[:MAX_TICKETS]:
+            status = self.tr.label("ticket_status", ticket.status)
+            status += f"（{t('ring.open')}）" if ticket.is_open else ""
+            rows.append((ticket.number, status, _local(ticket.deadline), "bold" if ticket.is_open else "dim"))
+        return rows
+
+    def _tickets(self, h: CallerHistory, width: int) -> Table:
+        """The ticket table, or (``width`` too narrow for it) two lines per ticket."""
+        t = self.tr.t
+        heads = tuple(t(col) for col in ("ring.col.number", "ring.col.status", "ring.col.deadline"))
+        rows = self._ticket_rows(h)
+        columns = zip(heads, *(r[:3] for r in rows), strict=True)
+        widths = [max(cell_len(cell) for cell in column) for column in columns]
+        if width <= 0 or sum(widths) + 2 * (len(widths) - 1) <= width:
+            tickets = Table(box=None, show_edge=False, pad_edge=False)
+            for head in heads:
+                tickets.add_column(head, no_wrap=True)
+            for number, status, deadline, style in rows:
+                tickets.add_row(number, status, deadline, style=style)
+            return tickets
+        stacked = Table.grid()
+        for number, status, deadline, style in rows:
+            stacked.add_row(Text(number, style=style, no_wrap=True, overflow="ellipsis"))
+            stacked.add_row(Text(f"  {status}  {deadline}", style="dim"))
+        return stacked
+
+    def _render_history(self, h: CallerHistory, width: int = 0) -> Table:
         t = self.tr.t
         grid = Table.grid(padding=(0, 1))
         mark = (
@@ -90,15 +133,7 @@ class RingingPop(Vertical):
         )
         grid.add_row(mark)
         grid.add_row(Text(f"{t('ring.tickets')}（{len(h.tickets)}）", style="bold"))
-        tickets = Table(box=None, show_edge=False, pad_edge=False)
-        for col in ("ring.col.number", "ring.col.status", "ring.col.deadline"):
-            tickets.add_column(t(col), no_wrap=True)
-        for ticket in h.tickets[:MAX_TICKETS]:
-            style = "bold" if ticket.is_open else "dim"
-            status = self.tr.label("ticket_status", ticket.status)
-            status += f"（{t('ring.open')}）" if ticket.is_open else ""
-            tickets.add_row(ticket.number, status, _local(ticket.deadline), style=style)
-        grid.add_row(tickets if h.tickets else Text(t("ring.none")))
+        grid.add_row(self._tickets(h, width) if h.tickets else Text(t("ring.none")))
         grid.add_row(Text(f"{t('ring.calls')}（{t('ring.count', n=len(h.calls))}）", style="bold"))
         calls = Table(box=None, show_edge=False, pad_edge=False)
         calls.add_column(t("ring.col.time"), no_wrap=True)

@@ -59,7 +59,13 @@ from console.services.ticket_service import (
 )
 from console.widgets.duplicate_panel import DuplicatePanel, Told, read_back
 from console.widgets.taxonomy_picker import TaxonomyPicker
-from console.widgets.ticket_form_parts import CleanInput, CleanTextArea, readback_digits, with_retries
+from console.widgets.ticket_form_parts import (
+    CleanInput,
+    CleanTextArea,
+    ReadbackDigits,
+    readback_digits,
+    with_retries,
+)
 from console.widgets.ticket_form_text import describe_gate, gate_status
 from store.callers import mask_phone
 from store.db import StoreError
@@ -209,7 +215,7 @@ class TicketForm(VerticalScroll):
         yield DuplicatePanel(self.tr, rehandle_directly=rehandles, id="dup-panel")
         with Vertical(id="saved-panel", classes="hidden"):
             yield Label(t("saved.title"))
-            yield Digits("", id="saved-digits")
+            yield ReadbackDigits("", id="saved-digits")
             yield Static("", id="saved-number")
 
     def on_mount(self) -> None:
@@ -230,6 +236,8 @@ class TicketForm(VerticalScroll):
         phone = self.query_one("#caller-phone", Input)
         if not phone.value and call.caller:
             phone.value = call.caller
+        if call.display_name:  # the name the line gave (the caller's history may offer one later)
+            self.offer_caller_name(call.display_name)
         self.status(self.tr.t("status.call", caller=mask_phone(call.caller) or "-"))
 
     def offer_caller_name(self, name: str) -> None:

@@ -8,8 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from rich.align import Align, AlignMethod
+from rich.console import Group
 from textual import events
-from textual.widgets import Input, TextArea
+from textual.app import RenderResult
+from textual.geometry import Size
+from textual.renderables.digits import Digits as DigitsRenderable
+from textual.widgets import Digits, Input, TextArea
 
 from console.services.intake import clean_text
 from console.services.ticket_service import GateRefused
@@ -43,6 +48,31 @@ def readback_digits(number: str) -> str:
     """The digits of a ticket number grouped for reading aloud: AS20261128000123 → 20261128 000123."""
     digits = "".join(ch for ch in number if ch.isdigit())
     return f"{digits[:8]} {digits[8:]}" if len(digits) > 8 else digits
+
+
+class ReadbackDigits(Digits):
+    """Big digits for reading a ticket number aloud. One row when it fits; in a narrower box (the form
+    on an 80-column terminal: 15 big digits need 45 cells) the groups of ``readback_digits`` go on
+    rows of their own, so no digit is ever cut off."""
+
+    def rows(self, width: int) -> list[str]:
+        """The rows of digits shown in a content box ``width`` cells wide (0: not laid out yet)."""
+        value = self.value
+        if width <= 0 or DigitsRenderable.get_width(value) <= width:
+            return [value]
+        return value.split() or [value]
+
+    def render(self) -> RenderResult:
+        rows = self.rows(self.content_size.width)
+        if len(rows) == 1:
+            return super().render()
+        align = self.styles.text_align
+        method: AlignMethod = align if align in ("left", "center", "right") else "left"
+        style = self.rich_style
+        return Group(*(Align(DigitsRenderable(row, style), method, style) for row in rows))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return 3 * len(self.rows(width))
 
 
 def with_retries(run: Callable[[], Any], on_busy: Callable[[str], None]) -> dict[str, Any]:

@@ -179,3 +179,11 @@ def test_fast_encoder_writes_what_the_service_writes() -> None:
     ):
         assert enc(value) == encode_value(value), value
         assert enc(value) == encode_value(value), value  # cached
+
+
+def test_every_seeded_answered_call_says_how_it_was_wrapped_up(seeded: Store) -> None:
+    with seeded.read() as s:
+        rows = s.execute(select(Call.answered_at, Call.ticket_id, Call.disposition)).all()
+    answered = [(ticket, disposition) for at, ticket, disposition in rows if at is not None]
+    assert answered and all(d == ("已建工单" if t is not None else "咨询已答复") for t, d in answered)
+    assert all(d is None for at, _, d in rows if at is None)  # no wrap-up without an answer
