@@ -99,7 +99,7 @@ class RingingPop(Vertical):
         rows = []
         for ticket in h.tickets[:MAX_TICKETS]:
             status = self.tr.label("ticket_status", ticket.status)
-            status += f"（{t('ring.open')}）" if ticket.is_open else ""
+            status = t("ui.aside", text=status, aside=t("ring.open")) if ticket.is_open else status
             rows.append((ticket.number, status, _local(ticket.deadline), "bold" if ticket.is_open else "dim"))
         return rows
 
@@ -132,9 +132,11 @@ class RingingPop(Vertical):
             else Text(t("ring.new"))
         )
         grid.add_row(mark)
-        grid.add_row(Text(f"{t('ring.tickets')}（{len(h.tickets)}）", style="bold"))
+        grid.add_row(Text(t("ui.aside", text=t("ring.tickets"), aside=len(h.tickets)), style="bold"))
         grid.add_row(self._tickets(h, width) if h.tickets else Text(t("ring.none")))
-        grid.add_row(Text(f"{t('ring.calls')}（{t('ring.count', n=len(h.calls))}）", style="bold"))
+        grid.add_row(
+            Text(t("ui.aside", text=t("ring.calls"), aside=t("ring.count", n=len(h.calls))), style="bold")
+        )
         calls = Table(box=None, show_edge=False, pad_edge=False)
         calls.add_column(t("ring.col.time"), no_wrap=True)
         calls.add_column(t("ring.col.result"), no_wrap=True)

@@ -102,17 +102,23 @@ class StatusBar(Static):
         t = self.tr.t
         line_down = view.line_state == "down"
         parts = [
-            Part(Text(f"{t('status.operator')}：{view.operator or t('status.nobody')}"), 5),
+            Part(
+                Text(t("ui.labelled", label=t("status.operator"), value=view.operator or t("status.nobody"))),
+                5,
+            ),
             Part(self._state(view), KEEP),
         ]
         if view.pending_pause:
-            parts.append(Part(Text(f"{t('status.pending_pause')}：{view.pending_pause}"), 3))
+            parts.append(
+                Part(Text(t("ui.labelled", label=t("status.pending_pause"), value=view.pending_pause)), 3)
+            )
         parts += [
             Part(
-                Text(f"{t('status.line')}：{t(f'status.line.{view.line_state}')}"), KEEP if line_down else 2
+                Text(t("ui.labelled", label=t("status.line"), value=t(f"status.line.{view.line_state}"))),
+                KEEP if line_down else 2,
             ),
-            Part(Text(f"{t('status.waiting')}：{view.waiting}"), 4),
-            Part(Text(f"{t('status.sync')}：{view.sync}"), 6),
+            Part(Text(t("ui.labelled", label=t("status.waiting"), value=view.waiting)), 4),
+            Part(Text(t("ui.labelled", label=t("status.sync"), value=view.sync)), 6),
             Part(Text(view.now.astimezone(SHANGHAI).strftime("%H:%M:%S")), 1),
         ]
         return parts

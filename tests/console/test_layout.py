@@ -288,6 +288,18 @@ async def test_the_mute_mark_speaks_the_ui_language(language: str, mark: str) ->
         assert mark not in plain(bar) and not bar.has_class("muted")
 
 
+@pytest.mark.parametrize(
+    ("language", "labelled", "foreign"), [("zh_CN", "排队：2", ": "), ("en", "Waiting: 2", "：")]
+)
+async def test_the_bar_punctuates_in_the_ui_language(language: str, labelled: str, foreign: str) -> None:
+    app = BarHost(language)
+    async with app.run_test(size=(160, 5)) as pilot:
+        bar = app.query_one(StatusBar)
+        bar.show(view(operator="op1"))
+        await pilot.pause()
+        assert labelled in plain(bar) and foreign not in plain(bar)
+
+
 @pytest.mark.parametrize("width", [80, 60, 40])
 async def test_a_narrow_bar_drops_the_minor_parts_first(width: int) -> None:
     app = BarHost()
