@@ -214,7 +214,7 @@ class TicketForm(VerticalScroll):
         rehandles = self.tickets.actor.role in COMMANDS["rehandle"].roles
         yield DuplicatePanel(self.tr, rehandle_directly=rehandles, id="dup-panel")
         with Vertical(id="saved-panel", classes="hidden"):
-            yield Label(t("saved.title"))
+            yield Label(t("saved.title"), id="saved-head")
             yield ReadbackDigits("", id="saved-digits")
             yield Static("", id="saved-number")
 
@@ -647,6 +647,10 @@ class TicketForm(VerticalScroll):
         else:  # after 并单 the caller is told the parent's number: that ticket is handled and answered
             shown = read_back(self.tr, told, result.number, result.merged_into or result.linked_to)
             number, text = shown.number, shown.text
+        # the big digits cannot draw letters: the head names the prefix, so the whole number is read back
+        prefix = number[: len(number) - len(number.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))]
+        head = self.tr.t("saved.title_prefixed", prefix=prefix) if prefix else self.tr.t("saved.title")
+        self.query_one("#saved-head", Label).update(head)
         self.query_one("#saved-digits", Digits).update(readback_digits(number))
         self.query_one("#saved-number", Static).update(text)
         self.status(self.tr.t("status.saved", number=result.number))

@@ -23,7 +23,7 @@ from helpers.ticket_host import FormHost, fill_heating_request, set_fields, wait
 from sqlalchemy import func, select
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Digits, Input, OptionList, Select, Static, TextArea
+from textual.widgets import Digits, Input, Label, OptionList, Select, Static, TextArea
 
 from console.i18n import Translator
 from console.services.ticket_service import CallContext
@@ -118,6 +118,8 @@ async def test_gate_refuses_then_save_shows_the_number_and_writes_the_ticket(sql
         await wait_for(pilot.pause, lambda: bool(app.saved))
         number = app.saved[0].number
         assert str(form.query_one("#saved-digits", Digits).value).replace(" ", "") == number[2:]
+        head = str(form.query_one("#saved-head", Label).content)
+        assert number.startswith("AS") and "AS 开头" in head  # the letters the big digits cannot draw
         assert number in form.status_text
         await pilot.press("ctrl+s")  # again: nothing new, it says it is saved
         await pilot.pause()
