@@ -167,6 +167,7 @@ class TicketForm(VerticalScroll):
         self._gate_shown = False  # a refusal is on the status line: refreshed as fields are filled
         self._draft_timer: Timer | None = None
         self._loading = False  # filling fields ourselves: not an edit
+        self._pending_name = ""  # a caller's name offered before the fields existed
         self.picker = TaxonomyPicker(
             tickets.search, self.tr, tickets.department_name, limit=tickets.result_limit, id="picker"
         )
@@ -221,6 +222,8 @@ class TicketForm(VerticalScroll):
     def on_mount(self) -> None:
         if self.call is not None:
             self.set_call(self.call)
+        if self._pending_name:
+            self.offer_caller_name(self._pending_name)
         if self.draft is not None:  # the draft's own fields win over what the call fills in
             self.fill(self.draft)
             self.status(self.tr.t("status.draft_reopened"), "warning")
@@ -242,7 +245,11 @@ class TicketForm(VerticalScroll):
 
     def offer_caller_name(self, name: str) -> None:
         """The caller's name known from the line or the history goes into an empty 来电人姓名."""
-        field = self.query_one("#caller-name", Input)
+        try:
+            field = self.query_one("#caller-name", Input)
+        except NoMatches:  # the history can arrive before the form is built: filled in on mount
+            self._pending_name = name
+            return
         if not field.value and name.strip() and self.saved is None:
             field.value = name.strip()
 
