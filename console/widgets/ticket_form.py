@@ -496,7 +496,9 @@ class TicketForm(VerticalScroll):
             self._draft_timer.stop()
             self._draft_timer = None
         if self.saved is None and not self.discarded and self.is_mounted:
-            self._write_draft(self.form_data(), self.call)
+            form = self.form_data()
+            if has_typed_text(form):  # the caller's number alone is no draft worth keeping
+                self._write_draft(form, self.call)
 
     @work(thread=True, exclusive=True, group="ticket-draft", exit_on_error=False)
     def _write_draft(self, form: FormData, call: CallContext | None) -> None:
