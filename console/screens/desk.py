@@ -287,8 +287,7 @@ class DeskScreen(Screen[None]):
     # -- the ticket form slot ---------------------------------------------------------------------
     def _ticket_in_progress(self, call_id: str) -> bool:
         """Whether the form in the slot is this call's and holds text no saved ticket has taken."""
-        form = self.form
-        return isinstance(form, TicketForm) and self.form_call_id == call_id and form.unsaved
+        return self.form_call_id == call_id and self.unsaved_ticket()
 
     def _open_form(
         self, call: LiveCall | None, *, fresh: bool = False, draft: UnsavedDraft | None = None

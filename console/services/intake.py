@@ -147,8 +147,24 @@ class FormData:
         return replace(self, **changes)
 
     def is_blank(self) -> bool:
-        """Nothing the operator typed (defaults and the caller's number do not count)."""
-        return self == FormData(request_id=self.request_id, caller_phone=self.caller_phone)
+        """Nothing the operator typed or chose: the caller's number and name (filled in from the line
+        and the history) and the defaults do not count, nor a select not drawn yet (blank)."""
+        texts = (
+            self.nature,
+            self.leaf_code,
+            self.district,
+            self.address,
+            self.when,
+            self.description,
+            self.answer,
+        )
+        changed = (
+            self.board not in ("", DEFAULT_BOARD)
+            or self.urgency not in ("", DEFAULT_URGENCY)
+            or self.direct_close
+            or not self.callback_consent
+        )
+        return not changed and not any(t.strip() for t in texts)
 
 
 WHEN_LABEL = "\n【发生时间】"

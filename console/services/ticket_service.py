@@ -55,7 +55,7 @@ from store.duplicates import Duplicate, Reopened, check_merge_into, find_duplica
 from store.duplicates import reopen as reopen_ticket
 from store.numbering import DEFAULT_PREFIX
 from store.tickets import Actor, TicketError, apply_command, create_ticket, draft_from, find_ticket
-from store.vocabulary import DEFAULT_BOARD, DEFAULT_URGENCY, RECEIVED, urgency_of_leaf
+from store.vocabulary import RECEIVED, urgency_of_leaf
 from taxonomy.model import Department, Node, Taxonomy, load_departments, load_taxonomy
 
 if TYPE_CHECKING:  # imported where first used: they load rapidfuzz and pypinyin (~0.1 s), which the
@@ -73,7 +73,6 @@ __all__ = [
     "SaveResult",
     "TicketService",
     "UnsavedDraft",
-    "has_typed_text",
     "search_config",
 ]
 
@@ -521,7 +520,7 @@ class TicketService:
             )
             for d in saved
         ]
-        return [d for d in found if has_typed_text(d.form)]
+        return [d for d in found if not d.form.is_blank()]
 
     def clear_draft(self, form: FormData) -> None:
         """Forget the draft of ``form`` (the operator threw it away)."""
@@ -531,27 +530,6 @@ class TicketService:
     def _clear_draft(self, s: Session, request_id: str) -> None:
         if self.user_id is not None:
             drafts.clear_draft(s, self.user_id, request_id)
-
-
-def has_typed_text(form: FormData) -> bool:
-    """Whether the operator typed or chose anything: the caller's number and name (filled in from
-    the line and the history) and the defaults do not count, nor a select not drawn yet (blank)."""
-    texts = (
-        form.nature,
-        form.leaf_code,
-        form.district,
-        form.address,
-        form.when,
-        form.description,
-        form.answer,
-    )
-    changed = (
-        (form.board not in ("", DEFAULT_BOARD))
-        or (form.urgency not in ("", DEFAULT_URGENCY))
-        or form.direct_close
-        or not form.callback_consent
-    )
-    return changed or any(t.strip() for t in texts)
 
 
 def _call_id(call: CallContext | None) -> str | None:

@@ -55,7 +55,6 @@ from console.services.ticket_service import (
     Duplicate,
     SaveResult,
     TicketService,
-    has_typed_text,
 )
 from console.widgets.duplicate_panel import DuplicatePanel, Told, read_back
 from console.widgets.taxonomy_picker import TaxonomyPicker
@@ -282,7 +281,7 @@ class TicketForm(VerticalScroll):
         if self.saved is not None or self.discarded:
             return False
         try:
-            return has_typed_text(self.form_data()) or bool(self.picker.search_box.value.strip())
+            return not self.form_data().is_blank() or bool(self.picker.search_box.value.strip())
         except NoMatches:  # not composed yet: nothing typed
             return False
 
@@ -497,7 +496,7 @@ class TicketForm(VerticalScroll):
             self._draft_timer = None
         if self.saved is None and not self.discarded and self.is_mounted:
             form = self.form_data()
-            if has_typed_text(form):  # the caller's number alone is no draft worth keeping
+            if not form.is_blank():  # the caller's number alone is no draft worth keeping
                 self._write_draft(form, self.call)
 
     @work(thread=True, exclusive=True, group="ticket-draft", exit_on_error=False)
@@ -517,7 +516,7 @@ class TicketForm(VerticalScroll):
         except StoreError as exc:
             self.status(self.tr.t("status.draft_unreadable", error=str(exc)), "warning")
             return
-        if form is None or not has_typed_text(form):
+        if form is None or form.is_blank():
             return
         self.fill(form)
         self.status(self.tr.t("status.restored"), "warning")
